@@ -1,0 +1,143 @@
+/**
+ * Composition root: builds every dependency from the Config and wires them. No I/O happens at import time;
+ * start() connects and listens, stop() drains and closes, in that order.
+ */
+import type { Server } from 'node:http';
+import Redis from 'ioredis';
+import type { Connection as MongoConnection } from 'mongoose';
+import type { Writable } from 'node:stream';
+import type { Config } from './config';
+import { createLogger, type Logger } from './log/logger';
+import { KeyRing } from './crypto/keyring';
+import { Metrics } from './metrics';
+import { connectMongo, ensureIndexes, type IndexReport, type ExpiryDeclaration } from './store/mongo';
+import { ExpirySweeper } from './store/sweeper';
+import { ConnectionRepository } from './store/connections';
+import { InboundKeyRepository } from './store/inbound-keys';
+import { DeliveryRepository } from './store/deliveries';
+import { ContactLinkRepository } from './store/contact-links';
+import { DeadLetterRepository } from './store/dead-letters';
+import { GraphClient } from './channels/meta/graph-client';
+import { MediaDownloader } from './channels/meta/media';
+import { ChannelRegistry } from './channels/channel';
+import { whatsappChannel } from './channels/whatsapp';
+import { ChatwootPlatform } from './platforms/chatwoot';
+import { ConnectionDirectory } from './core/connection-directory';
+import { InboundRelay } from './core/relay-inbound';
+import { InboundPipeline } from './queue/inbound-pipeline';
+import { Sealer } from './queue/sealed';
+import { createHttpApp } from './http/server';
+import { metaWebhookRouter } from './http/meta-webhook';
+import { adminRouter } from './http/admin';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface BridgeOptions {
+  /** Where logs go (tests capture them); stdout by default. */
+  logStream?: Writable;
+  sweepIntervalMs?: number;
+}
+
+export class Bridge {
+  readonly log: Logger;
+  readonly metrics = new Metrics();
+  readonly keys: KeyRing;
+  private db?: MongoConnection;
+  private laneRedis?: Redis;
+  private server?: Server;
+  private sweeper?: ExpirySweeper;
+  private shuttingDown = false;
+  pipeline?: InboundPipeline;
+  connections?: ConnectionRepository;
+  indexReport?: IndexReport;
+
+  constructor(readonly config: Config, private readonly opts: BridgeOptions = {}) {
+    this.log = createLogger({ level: config.log.level, stream: opts.logStream });
+    // Refuses to start without valid keys: there is no plaintext fallback.
+    this.keys = KeyRing.fromList(config.encryptionKeys);
+  }
+
+  get port(): number {
+    const addr = this.server?.address();
+    return typeof addr === 'object' && addr ? addr.port : this.config.port;
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this;
+    this.db = await connectMongo(config.mongoUri);
+    const connections = new ConnectionRepository(this.db, this.keys);
+    const inboundKeys = new InboundKeyRepository(this.db, config.retention.idempotencyDays * DAY_MS);
+    const deliveries = new DeliveryRepository(this.db, config.retention.deliveryRecordDays * DAY_MS);
+    const links = new ContactLinkRepository(this.db);
+    const deadLetters = new DeadLetterRepository(this.db, 14 * DAY_MS);
+    const expiring: ExpiryDeclaration[] = [
+      { model: inboundKeys.model, field: 'expiresAt' },
+      { model: deliveries.model, field: 'expiresAt' },
+      { model: deadLetters.model, field: 'expiresAt' },
+    ];
+    this.indexReport = await ensureIndexes([connections.model, inboundKeys.model, deliveries.model, links.model, deadLetters.model], expiring, log);
+    this.sweeper = new ExpirySweeper(expiring, log.child({ component: 'sweeper' }));
+    this.sweeper.start(this.opts.sweepIntervalMs ?? 60_000);
+    this.connections = connections;
+
+    const graph = new GraphClient({ baseUrl: config.meta.graphBaseUrl, version: config.meta.graphApiVersion });
+    const media = new MediaDownloader(graph, { maxBytes: config.meta.mediaMaxBytes, timeoutMs: config.meta.mediaTimeoutMs });
+    const channels = new ChannelRegistry([whatsappChannel(media)]);
+    const chatwoot = new ChatwootPlatform(links, config.chatwoot.requestTimeoutMs);
+    const directory = new ConnectionDirectory(connections);
+    const relay = new InboundRelay({
+      keys: inboundKeys,
+      deliveries,
+      platformFor: () => chatwoot,
+      media: { fetch: (conn, ref) => channels.forKind(conn.channel).fetchMedia(conn, ref) },
+    });
+
+    this.laneRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.laneRedis.on('error', (err) => log.warn('redis error', { err }));
+    this.pipeline = new InboundPipeline(
+      {
+        redisUrl: config.redisUrl,
+        prefix: config.queue.prefix,
+        attempts: config.queue.attempts,
+        lockDurationMs: config.queue.lockDurationMs,
+        enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
+        backoff: { baseMs: config.queue.backoffBaseMs, maxMs: config.queue.backoffMaxMs },
+      },
+      { channels, directory, relay, deadLetters, sealer: new Sealer(this.keys), metrics: this.metrics, log: log.child({ component: 'queue' }), laneRedis: this.laneRedis },
+    );
+    await this.pipeline.webhooks.isReady();
+    if (config.role !== 'web') this.pipeline.startWorkers(config.queue.inboundConcurrency);
+
+    if (config.role !== 'worker') {
+      const pipeline = this.pipeline;
+      const app = createHttpApp([
+        metaWebhookRouter({
+          appSecret: config.meta.appSecret,
+          verifyToken: config.meta.verifyToken,
+          bodyLimitBytes: config.bodyLimitBytes,
+          enqueue: (raw, at) => pipeline.enqueueWebhook(raw, at),
+          isShuttingDown: () => this.shuttingDown,
+          metrics: this.metrics,
+          log: log.child({ component: 'meta-webhook' }),
+        }),
+        adminRouter({ adminApiKey: config.adminApiKey, connections, onConnectionsChanged: () => directory.invalidate() }),
+      ], log.child({ component: 'http' }));
+      await new Promise<void>((resolve, reject) => {
+        this.server = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve()));
+      });
+      this.server!.keepAliveTimeout = 65_000;
+    }
+    log.info('bridge started', { role: config.role, port: this.port, graphApiVersion: config.meta.graphApiVersion, ttl: this.indexReport.ttl });
+  }
+
+  /** Stop taking webhooks (503), let in-flight jobs finish, close connections. */
+  async stop(): Promise<void> {
+    this.shuttingDown = true;
+    if (this.server) await new Promise<void>((resolve) => { this.server!.close(() => resolve()); this.server!.closeIdleConnections(); });
+    await this.pipeline?.close();
+    await this.sweeper?.stop();
+    this.laneRedis?.disconnect();
+    await this.db?.close();
+    this.log.info('bridge stopped');
+  }
+}

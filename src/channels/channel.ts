@@ -1,0 +1,43 @@
+/**
+ * The Meta side of the bridge: one Channel per product (WhatsApp, Messenger, Instagram), the same shape each.
+ * A channel turns a webhook body into neutral events (pure), and fetches the media those events point to.
+ */
+import type { ChannelKind, MediaRef, ParsedDelivery } from '../core/events';
+import type { ConnectionRecord } from '../store/connections';
+import type { DownloadedMedia } from './meta/media';
+
+export interface Channel {
+  readonly kind: ChannelKind;
+  /** The webhook `object` values this channel reads ("whatsapp_business_account", "page", "instagram"). */
+  readonly objects: readonly string[];
+  parse(body: unknown): ParsedDelivery;
+  fetchMedia(conn: ConnectionRecord, ref: MediaRef): Promise<DownloadedMedia>;
+}
+
+/** An explicit, checked list: two channels claiming one webhook object is a start-up error. */
+export class ChannelRegistry {
+  private readonly byObject = new Map<string, Channel>();
+  private readonly byKind = new Map<ChannelKind, Channel>();
+
+  constructor(channels: Channel[]) {
+    for (const channel of channels) {
+      if (this.byKind.has(channel.kind)) throw new Error(`channel ${channel.kind} registered twice`);
+      this.byKind.set(channel.kind, channel);
+      for (const object of channel.objects) {
+        if (this.byObject.has(object)) throw new Error(`webhook object "${object}" claimed by two channels`);
+        this.byObject.set(object, channel);
+      }
+    }
+  }
+
+  forBody(body: unknown): Channel | undefined {
+    const object = (body as { object?: unknown } | null)?.object;
+    return typeof object === 'string' ? this.byObject.get(object) : undefined;
+  }
+
+  forKind(kind: ChannelKind): Channel {
+    const channel = this.byKind.get(kind);
+    if (!channel) throw new Error(`no channel registered for ${kind}`);
+    return channel;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Graph API error mapping, shared by WhatsApp, Messenger and Instagram. Meta says to build logic on `code`
+ * (+ error_data.details), not on the HTTP status or subcode. The classification below is ours, from Meta's
+ * error-code reference (see the README's troubleshooting table).
+ */
+import { PermanentError, RetryableError } from '../../core/errors';
+
+export interface GraphErrorBody {
+  error?: {
+    message?: string;
+    type?: string;
+    code?: number;
+    error_subcode?: number;
+    error_data?: { details?: string };
+    is_transient?: boolean;
+    fbtrace_id?: string;
+  };
+}
+
+/** Codes worth retrying: throttling and temporary failures on Meta's side. */
+const RETRYABLE_CODES = new Set([1, 2, 4, 17, 32, 613, 80007, 130429, 131000, 131016, 131056, 131057, 133004]);
+
+/** Codes that mean the token is no good: the connection needs re-authorisation. */
+export const AUTH_ERROR_CODES = new Set([190]);
+
+export class GraphApiError extends PermanentError {
+  override name = 'GraphApiError';
+  constructor(message: string, readonly graphCode: number | undefined, readonly httpStatus: number | undefined) {
+    super(message, graphCode);
+  }
+}
+
+export class GraphRetryableError extends RetryableError {
+  override name = 'GraphRetryableError';
+}
+
+export function graphErrorFrom(httpStatus: number | undefined, body: unknown, retryAfterMs?: number): Error {
+  const err = (body as GraphErrorBody | undefined)?.error;
+  const code = err?.code;
+  const text = `Graph ${httpStatus ?? 'network'}${code !== undefined ? ` code ${code}` : ''}: ${err?.error_data?.details ?? err?.message ?? 'no details'}`;
+  if (httpStatus === undefined || httpStatus >= 500 || httpStatus === 429) return new GraphRetryableError(text, retryAfterMs, code);
+  if (code !== undefined && (RETRYABLE_CODES.has(code) || err?.is_transient === true)) return new GraphRetryableError(text, retryAfterMs, code);
+  return new GraphApiError(text, code, httpStatus);
+}

@@ -1,0 +1,28 @@
+/**
+ * The small error taxonomy. Every failure inside a job is one of these two, decided once where the error is
+ * understood (the Graph client, the Chatwoot client), and handled in one place (the queue processors).
+ */
+
+/** Can succeed later: network, 5xx, rate limits. The queue retries with backoff, honouring retryAfterMs. */
+export class RetryableError extends Error {
+  override name = 'RetryableError';
+  constructor(message: string, readonly retryAfterMs?: number, readonly code?: string | number) {
+    super(message);
+  }
+}
+
+/** Cannot succeed by retrying: the job stops and the reason is shown where people look. */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
+  constructor(message: string, readonly code?: string | number) {
+    super(message);
+  }
+}
+
+export function isRetryable(err: unknown): boolean {
+  return !(err instanceof PermanentError);
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,103 @@
+/**
+ * The channel-neutral event model. Channel parsers (src/channels/<name>/webhook.ts) turn Meta payloads into
+ * these; nothing downstream of a parser ever looks at `entry[].changes[]` or `messaging[]` again.
+ */
+
+export type ChannelKind = 'whatsapp' | 'messenger' | 'instagram';
+
+/** Who the customer is, as far as Meta told us. `id` is the stable key within one connection. */
+export interface CustomerRef {
+  /** wa_id (phone digits) when Meta gives one, else the business-scoped user id (BSUID), PSID or IGSID. */
+  id: string;
+  /** Phone number digits as Meta sends them (no '+'), when known. */
+  phone?: string;
+  /** WhatsApp business-scoped user id (2026 change: may be the only id when the user has a username). */
+  bsuid?: string;
+  username?: string;
+  name?: string;
+}
+
+export type MediaKind = 'image' | 'audio' | 'video' | 'document' | 'sticker';
+
+/** A piece of media the customer sent. The bytes are fetched later, by the platform adapter's worker. */
+export interface MediaRef {
+  kind: MediaKind;
+  /** Graph media id (WhatsApp): resolved with GET /{media-id} to a short-lived URL. */
+  mediaId?: string;
+  /** Direct URL (Messenger/Instagram CDN). */
+  url?: string;
+  mimeType?: string;
+  /** base64 sha256 Meta reports for WhatsApp media. */
+  sha256?: string;
+  filename?: string;
+  /** WhatsApp audio recorded as a voice note. */
+  voice?: boolean;
+  animated?: boolean;
+}
+
+export interface EventBase {
+  channel: ChannelKind;
+  /** What routes the event to a connection: phone_number_id, Page id or Instagram account id. */
+  businessId: string;
+  /** Meta's id of the message the event is about (wamid / mid). */
+  externalId: string;
+  /** Meta's clock, ms since epoch. */
+  timestamp: number;
+}
+
+/** A customer message: text, media, location, contacts, interactive reply, or a readable placeholder. */
+export interface InboundMessageEvent extends EventBase {
+  kind: 'message';
+  customer: CustomerRef;
+  /** What the agent reads: body, caption, or a readable rendering of a non-text message. */
+  text: string;
+  attachments: MediaRef[];
+  /** externalId of the message this one quotes or answers. */
+  replyTo?: string;
+  forwarded?: 'forwarded' | 'frequently_forwarded';
+  /** Meta's own type name ("text", "image", "interactive", "unsupported", …), for counting and logs. */
+  originalType: string;
+  /** Set when Meta could not give us the real content (unsupported, system, errors): the why, readable. */
+  placeholderReason?: string;
+  /** Extra structured facts kept as platform message attributes (referral, coordinates, button ids…). */
+  attributes: Record<string, unknown>;
+}
+
+/** A customer reacted to a message (emoji) or removed a reaction (emoji null). */
+export interface ReactionEvent extends EventBase {
+  kind: 'reaction';
+  customer: CustomerRef;
+  targetExternalId: string;
+  emoji: string | null;
+}
+
+export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+export interface MetaErrorInfo {
+  code: number;
+  title?: string;
+  message?: string;
+  details?: string;
+}
+
+/** What became of a message the business sent. */
+export interface StatusEvent extends EventBase {
+  kind: 'status';
+  status: DeliveryStatus;
+  recipient: CustomerRef;
+  errors: MetaErrorInfo[];
+}
+
+export type InboundEvent = InboundMessageEvent | ReactionEvent | StatusEvent;
+
+/** Something in a delivery that is not an event for a customer conversation (account-level errors, template updates…). */
+export interface Oddity {
+  businessId?: string;
+  reason: string;
+}
+
+/** What a channel parser returns for one webhook delivery. */
+export interface ParsedDelivery {
+  events: InboundEvent[];
+  oddities: Oddity[];
+}

@@ -1,0 +1,43 @@
+/**
+ * Prometheus metrics (prom-client). One registry per bridge instance so tests can run several side by side.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly webhooks = new Counter({
+    name: 'bridge_webhooks_total', help: 'Webhook deliveries received, by source and outcome',
+    labelNames: ['source', 'outcome'] as const, registers: [this.registry],
+  });
+
+  readonly events = new Counter({
+    name: 'bridge_events_total', help: 'Events parsed from deliveries, by channel, kind and outcome',
+    labelNames: ['channel', 'kind', 'outcome'] as const, registers: [this.registry],
+  });
+
+  readonly oddities = new Counter({
+    name: 'bridge_oddities_total', help: 'Parts of deliveries that were not customer events (counted, not dropped silently)',
+    labelNames: ['channel'] as const, registers: [this.registry],
+  });
+
+  readonly forwardLatency = new Histogram({
+    name: 'bridge_forward_latency_seconds', help: 'From webhook receipt to the platform accepting the message',
+    labelNames: ['platform'] as const, buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly platformErrors = new Counter({
+    name: 'bridge_platform_errors_total', help: 'Errors from the platform API, by platform and code',
+    labelNames: ['platform', 'code'] as const, registers: [this.registry],
+  });
+
+  readonly deadLetters = new Counter({
+    name: 'bridge_dead_letters_total', help: 'Events given up on after retries or a permanent error',
+    labelNames: ['direction'] as const, registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}

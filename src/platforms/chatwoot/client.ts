@@ -1,0 +1,74 @@
+/**
+ * HTTP client for Chatwoot's Application API (header api_access_token). One axios instance per connection with
+ * keep-alive sockets; errors mapped once: 429/5xx/network → retryable (honouring Retry-After), 404 → NotFound
+ * (callers drop stale cached ids), anything else → permanent with Chatwoot's own words.
+ */
+import axios, { type AxiosInstance, isAxiosError } from 'axios';
+import http from 'node:http';
+import https from 'node:https';
+import { PermanentError, RetryableError } from '../../core/errors';
+
+export class ChatwootNotFound extends PermanentError {
+  override name = 'ChatwootNotFound';
+}
+
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 128 });
+
+function retryAfterMs(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(String(value));
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+function describe(body: unknown): string {
+  if (typeof body === 'string') return body.trim().slice(0, 200);
+  const b = body as { error?: unknown; message?: unknown } | undefined;
+  return String(b?.error ?? b?.message ?? 'no details').slice(0, 200);
+}
+
+export interface ChatwootTarget {
+  baseUrl: string;
+  accountId: number;
+  apiToken: string;
+}
+
+export class ChatwootClient {
+  private readonly http: AxiosInstance;
+
+  constructor(target: ChatwootTarget, timeoutMs: number) {
+    this.http = axios.create({
+      baseURL: `${target.baseUrl.replace(/\/+$/, '')}/api/v1/accounts/${target.accountId}`,
+      timeout: timeoutMs,
+      headers: { api_access_token: target.apiToken },
+      httpAgent,
+      httpsAgent,
+      maxRedirects: 0,
+    });
+  }
+
+  async request<T>(method: 'get' | 'post' | 'patch' | 'delete', path: string, data?: unknown): Promise<T> {
+    try {
+      const res = await this.http.request<T>({ method, url: path, data });
+      return res.data;
+    } catch (err) {
+      if (!isAxiosError(err)) throw err;
+      const status = err.response?.status;
+      const what = `Chatwoot ${method.toUpperCase()} ${path.replace(/\d{6,}/g, '…')}`;
+      if (status === undefined) throw new RetryableError(`${what}: ${err.code ?? 'network error'}`, undefined, err.code);
+      const detail = describe(err.response?.data);
+      if (status === 429) throw new RetryableError(`${what}: 429 rate limited`, retryAfterMs(err.response?.headers['retry-after']), 429);
+      if (status >= 500) throw new RetryableError(`${what}: ${status} ${detail}`, undefined, status);
+      if (status === 404) throw new ChatwootNotFound(`${what}: 404 ${detail}`, 404);
+      // The per-conversation flood guard clears within a minute.
+      if (status === 422 && /too many messages/i.test(detail)) throw new RetryableError(`${what}: ${detail}`, 20_000, 422);
+      throw new PermanentError(`${what}: ${status} ${detail}`, status);
+    }
+  }
+
+  get<T>(path: string): Promise<T> { return this.request<T>('get', path); }
+  post<T>(path: string, body: unknown): Promise<T> { return this.request<T>('post', path, body); }
+  patch<T>(path: string, body: unknown): Promise<T> { return this.request<T>('patch', path, body); }
+}

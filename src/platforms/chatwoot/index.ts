@@ -1,0 +1,64 @@
+/**
+ * The Chatwoot platform adapter: contact → conversation → message, with the ids cached so a warm customer costs
+ * one Chatwoot call per message. A cached conversation Chatwoot no longer knows (404) is forgotten and found again.
+ */
+import type { Platform, InboundDelivery, PlatformMessageRef } from '../platform';
+import type { ConnectionRecord } from '../../store/connections';
+import type { ContactLinkRepository, ContactLink } from '../../store/contact-links';
+import { ChatwootClient, ChatwootNotFound } from './client';
+import { customerIds, findOrCreateContact, findOrCreateConversation } from './contacts';
+import { createIncomingMessage, findRecentBySourceId } from './inbound';
+
+export class ChatwootPlatform implements Platform {
+  readonly kind = 'chatwoot';
+  private readonly clients = new Map<string, ChatwootClient>();
+
+  constructor(private readonly links: ContactLinkRepository, private readonly timeoutMs: number) {}
+
+  client(conn: ConnectionRecord): ChatwootClient {
+    const key = `${conn.id}:${conn.platform.baseUrl}:${conn.platform.accountId}:${conn.platform.apiToken}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new ChatwootClient(conn.platform, this.timeoutMs);
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  private async link(conn: ConnectionRecord, delivery: InboundDelivery, fresh: boolean): Promise<ContactLink> {
+    const customer = delivery.event.customer;
+    const ids = customerIds(customer);
+    if (!fresh) {
+      for (const id of ids) {
+        const cached = await this.links.get(conn.id, id);
+        if (cached) return cached;
+      }
+    }
+    const client = this.client(conn);
+    const { contactId, sourceId } = await findOrCreateContact(client, conn.platform.inboxId, customer);
+    const conversationId = await findOrCreateConversation(client, conn.platform.inboxId, contactId, sourceId);
+    const link = { platformContactId: String(contactId), platformConversationId: String(conversationId), sourceId };
+    await this.links.set(conn.id, ids, link);
+    return link;
+  }
+
+  async deliverInbound(conn: ConnectionRecord, delivery: InboundDelivery): Promise<PlatformMessageRef> {
+    const client = this.client(conn);
+    for (const fresh of [false, true]) {
+      const link = await this.link(conn, delivery, fresh);
+      const conversationId = Number(link.platformConversationId);
+      try {
+        if (delivery.mayAlreadyExist) {
+          const existing = await findRecentBySourceId(client, conversationId, delivery.event.externalId);
+          if (existing !== undefined) return { conversationId: link.platformConversationId, messageId: String(existing) };
+        }
+        const messageId = await createIncomingMessage(client, conversationId, delivery);
+        return { conversationId: link.platformConversationId, messageId: String(messageId) };
+      } catch (err) {
+        if (!(err instanceof ChatwootNotFound) || fresh) throw err;
+        await this.links.forget(conn.id, customerIds(delivery.event.customer));
+      }
+    }
+    throw new Error('unreachable');
+  }
+}

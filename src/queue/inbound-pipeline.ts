@@ -1,0 +1,215 @@
+/**
+ * The inbound path through Redis:
+ *   edge ── add ──▶ "webhooks" queue (sealed raw body) ── fan-out ──▶ lanes (one per customer) ── drain ──▶ core
+ * The edge answers Meta only after `add` resolved; everything after that is retried by the queue.
+ */
+import Bull from 'bull';
+import type Redis from 'ioredis';
+import { createHash } from 'node:crypto';
+import type { InboundEvent, ParsedDelivery } from '../core/events';
+import type { ChannelRegistry } from '../channels/channel';
+import type { ConnectionDirectory } from '../core/connection-directory';
+import type { InboundRelay } from '../core/relay-inbound';
+import type { DeadLetterRepository } from '../store/dead-letters';
+import type { Metrics } from '../metrics';
+import type { Logger } from '../log/logger';
+import { maskPhone } from '../log/redact';
+import { isRetryable, errorMessage } from '../core/errors';
+import { Lanes, drainJobId } from './lanes';
+import type { Sealer } from './sealed';
+import { BACKOFF_NAME, bullBackoffStrategy, type BackoffPolicy } from './backoff';
+
+export const QUEUE_NAMES = { webhooks: 'webhooks', lanes: 'lanes' } as const;
+
+interface WebhookJob {
+  sealed: string;
+  receivedAt: number;
+}
+
+interface DrainJob {
+  lane: string;
+}
+
+/** What a lane entry holds (sealed): the routed event and when its webhook arrived. */
+interface LanePayload {
+  connectionId: string;
+  receivedAt: number;
+  event: InboundEvent;
+}
+
+export class QueueUnavailable extends Error {
+  override name = 'QueueUnavailable';
+}
+
+export interface PipelineOptions {
+  redisUrl: string;
+  prefix: string;
+  attempts: number;
+  lockDurationMs: number;
+  enqueueTimeoutMs: number;
+  backoff: BackoffPolicy;
+}
+
+export interface PipelineDeps {
+  channels: ChannelRegistry;
+  directory: ConnectionDirectory;
+  relay: InboundRelay;
+  deadLetters: DeadLetterRepository;
+  sealer: Sealer;
+  metrics: Metrics;
+  log: Logger;
+  laneRedis: Redis;
+}
+
+function customerKeyOf(event: InboundEvent): string {
+  const who = event.kind === 'status' ? event.recipient : event.customer;
+  // The BSUID is stable across a customer's messages from April 2026 on; older payloads carry only the wa_id.
+  return who.bsuid ?? who.id;
+}
+
+function laneOf(connectionId: string, event: InboundEvent): string {
+  const customer = createHash('sha256').update(customerKeyOf(event)).digest('base64url').slice(0, 22);
+  return `${connectionId}:${customer}`;
+}
+
+function eventIdOf(event: InboundEvent): string {
+  return event.kind === 'status' ? `${event.kind}:${event.externalId}:${event.status}` : `${event.kind}:${event.externalId}`;
+}
+
+export class InboundPipeline {
+  readonly webhooks: Bull.Queue<WebhookJob>;
+  readonly drains: Bull.Queue<DrainJob>;
+  private readonly lanes: Lanes;
+
+  constructor(private readonly opts: PipelineOptions, private readonly deps: PipelineDeps) {
+    const settings: Bull.AdvancedSettings = {
+      lockDuration: opts.lockDurationMs,
+      stalledInterval: opts.lockDurationMs,
+      // A job stalls when its worker dies; re-running it is always safe (idempotency keys), dropping it is not.
+      maxStalledCount: 1_000_000,
+      backoffStrategies: { [BACKOFF_NAME]: bullBackoffStrategy(opts.backoff) },
+    };
+    this.webhooks = new Bull<WebhookJob>(QUEUE_NAMES.webhooks, opts.redisUrl, { prefix: opts.prefix, settings });
+    this.drains = new Bull<DrainJob>(QUEUE_NAMES.lanes, opts.redisUrl, { prefix: opts.prefix, settings });
+    this.lanes = new Lanes(deps.laneRedis, opts.prefix);
+    for (const q of [this.webhooks, this.drains]) q.on('error', (err) => deps.log.warn('queue error', { queue: q.name, err }));
+  }
+
+  /** The edge's only write: resolves once Redis holds the delivery, or throws QueueUnavailable. */
+  async enqueueWebhook(raw: Buffer, receivedAt: number): Promise<void> {
+    const client = this.webhooks.client as unknown as Redis;
+    if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
+    const jobId = `wh:${createHash('sha256').update(raw).digest('hex')}`;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnavailable('redis did not answer in time')), this.opts.enqueueTimeoutMs);
+    });
+    try {
+      await Promise.race([
+        this.webhooks.add({ sealed: this.deps.sealer.seal(raw.toString('utf8')), receivedAt }, {
+          jobId, attempts: this.opts.attempts, backoff: { type: BACKOFF_NAME }, removeOnComplete: true, removeOnFail: false,
+        }),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  startWorkers(concurrency: number): void {
+    this.webhooks.process(Math.max(2, Math.ceil(concurrency / 4)), (job) => this.fanOut(job));
+    this.drains.process(concurrency, (job) => this.drain(job));
+  }
+
+  /** Parse one delivery, route every event to its connection, and put each into its customer's lane. */
+  private async fanOut(job: Bull.Job<WebhookJob>): Promise<void> {
+    const { metrics, log, channels, directory, sealer } = this.deps;
+    const body: unknown = JSON.parse(sealer.open<string>(job.data.sealed));
+    const channel = channels.forBody(body);
+    if (!channel) {
+      metrics.oddities.inc({ channel: 'unknown' });
+      log.warn('webhook object no channel reads; acknowledged and dropped', { object: String((body as { object?: unknown })?.object) });
+      return;
+    }
+    const parsed: ParsedDelivery = channel.parse(body);
+    for (const oddity of parsed.oddities) {
+      metrics.oddities.inc({ channel: channel.kind });
+      log.info('delivery part that is not a customer event', { businessId: oddity.businessId ? maskPhone(oddity.businessId) : undefined, reason: oddity.reason });
+    }
+    const entries: Array<{ lane: string; eventId: string; timestampMs: number; sealed: string }> = [];
+    for (const event of parsed.events) {
+      const conn = await directory.byBusinessId(event.channel, event.businessId);
+      if (!conn) {
+        metrics.events.inc({ channel: event.channel, kind: event.kind, outcome: 'unrouted' });
+        log.warn('event for a business id with no connection; acknowledged, not forwarded', { businessId: maskPhone(event.businessId), kind: event.kind });
+        continue;
+      }
+      const payload: LanePayload = { connectionId: conn.id, receivedAt: job.data.receivedAt, event };
+      entries.push({ lane: laneOf(conn.id, event), eventId: eventIdOf(event), timestampMs: event.timestamp, sealed: sealer.seal(payload) });
+    }
+    if (entries.length === 0) return;
+    const generations = await this.lanes.push(entries);
+    await this.drains.addBulk([...generations].map(([lane, gen]) => ({
+      data: { lane },
+      opts: { jobId: drainJobId(lane, gen), attempts: 1_000_000, backoff: { type: BACKOFF_NAME }, removeOnComplete: true, removeOnFail: true },
+    })));
+  }
+
+  /** Work one lane head-first until it is empty. A retryable failure leaves the head in place: order holds. */
+  private async drain(job: Bull.Job<DrainJob>): Promise<void> {
+    const { lane } = job.data;
+    for (;;) {
+      const head = await this.lanes.head(lane);
+      if (!head) {
+        if (await this.lanes.finishIfEmpty(lane)) return;
+        continue;
+      }
+      const attempt = await this.lanes.bumpAttempts(lane, head.eventId);
+      const payload = this.deps.sealer.open<LanePayload>(head.sealed);
+      try {
+        await this.handle(payload, attempt);
+        await this.lanes.remove(lane, head.eventId);
+      } catch (err) {
+        if (isRetryable(err) && attempt < this.opts.attempts) {
+          this.deps.log.warn('event will be retried', { lane, attempt, reason: errorMessage(err) });
+          throw Object.assign(err instanceof Error ? err : new Error(String(err)), { eventAttempt: attempt });
+        }
+        await this.giveUp(payload, head.eventId, attempt, err);
+        await this.lanes.remove(lane, head.eventId);
+      }
+    }
+  }
+
+  private async handle(payload: LanePayload, attempt: number): Promise<void> {
+    const { event } = payload;
+    const { metrics, directory } = this.deps;
+    const log = this.deps.log.child({ connectionId: payload.connectionId, eventId: event.externalId, kind: event.kind });
+    const conn = await directory.byId(payload.connectionId);
+    if (!conn) {
+      metrics.events.inc({ channel: event.channel, kind: event.kind, outcome: 'connection_gone' });
+      log.warn('connection was deleted before the event could be forwarded');
+      return;
+    }
+    if (event.kind === 'status') {
+      // Applying statuses to the platform's outgoing messages is the outbound relay's work (agent replies).
+      metrics.events.inc({ channel: event.channel, kind: 'status', outcome: 'received' });
+      return;
+    }
+    const outcome = await this.deps.relay.forward(conn, event, { attempt, maxAttempts: this.opts.attempts }, log);
+    metrics.events.inc({ channel: event.channel, kind: event.kind, outcome });
+    if (outcome === 'forwarded') {
+      metrics.forwardLatency.observe({ platform: conn.platform.kind }, (Date.now() - payload.receivedAt) / 1000);
+    }
+  }
+
+  private async giveUp(payload: LanePayload, eventId: string, attempts: number, err: unknown): Promise<void> {
+    const reason = errorMessage(err);
+    this.deps.metrics.deadLetters.inc({ direction: 'inbound' });
+    this.deps.log.error('event given up on', { connectionId: payload.connectionId, eventId, attempts, reason });
+    await this.deps.deadLetters.add({ connectionId: payload.connectionId, direction: 'inbound', eventId, reason, attempts });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.webhooks.close(), this.drains.close()]);
+  }
+}
