@@ -108,25 +108,26 @@ export class Bridge {
     await this.pipeline.webhooks.isReady();
     if (config.role !== 'web') this.pipeline.startWorkers(config.queue.inboundConcurrency);
 
-    if (config.role !== 'worker') {
-      const pipeline = this.pipeline;
-      const app = createHttpApp([
-        metaWebhookRouter({
-          appSecret: config.meta.appSecret,
-          verifyToken: config.meta.verifyToken,
-          bodyLimitBytes: config.bodyLimitBytes,
-          enqueue: (raw, at) => pipeline.enqueueWebhook(raw, at),
-          isShuttingDown: () => this.shuttingDown,
-          metrics: this.metrics,
-          log: log.child({ component: 'meta-webhook' }),
-        }),
-        adminRouter({ adminApiKey: config.adminApiKey, connections, onConnectionsChanged: () => directory.invalidate() }),
-      ], log.child({ component: 'http' }));
-      await new Promise<void>((resolve, reject) => {
-        this.server = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve()));
-      });
-      this.server!.keepAliveTimeout = 65_000;
-    }
+    // Every role listens: web and all serve the edges, a worker serves only /healthz (and metrics), so one
+    // HEALTHCHECK fits every container of the image.
+    const pipeline = this.pipeline;
+    const routers = config.role === 'worker' ? [] : [
+      metaWebhookRouter({
+        appSecret: config.meta.appSecret,
+        verifyToken: config.meta.verifyToken,
+        bodyLimitBytes: config.bodyLimitBytes,
+        enqueue: (raw, at) => pipeline.enqueueWebhook(raw, at),
+        isShuttingDown: () => this.shuttingDown,
+        metrics: this.metrics,
+        log: log.child({ component: 'meta-webhook' }),
+      }),
+      adminRouter({ adminApiKey: config.adminApiKey, connections, onConnectionsChanged: () => directory.invalidate() }),
+    ];
+    const app = createHttpApp(routers, log.child({ component: 'http' }));
+    await new Promise<void>((resolve, reject) => {
+      this.server = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve()));
+    });
+    this.server!.keepAliveTimeout = 65_000;
     log.info('bridge started', { role: config.role, port: this.port, graphApiVersion: config.meta.graphApiVersion, ttl: this.indexReport.ttl });
   }
 
