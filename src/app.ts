@@ -24,7 +24,14 @@ import { whatsappChannel } from './channels/whatsapp';
 import { ChatwootPlatform } from './platforms/chatwoot';
 import { ConnectionDirectory } from './core/connection-directory';
 import { InboundRelay } from './core/relay-inbound';
-import { InboundPipeline } from './queue/inbound-pipeline';
+import { Pipeline } from './queue/pipeline';
+import { Pacer } from './queue/pacer';
+import { WhatsAppSender } from './channels/whatsapp/sender';
+import { ConversationStateRepository } from './store/conversation-state';
+import { HeldStatusRepository } from './store/held-statuses';
+import { OutboundRelay } from './core/relay-outbound';
+import { StatusRelay } from './core/relay-status';
+import { chatwootWebhookRouter } from './http/chatwoot-webhook';
 import { Sealer } from './queue/sealed';
 import { createHttpApp } from './http/server';
 import { metaWebhookRouter } from './http/meta-webhook';
@@ -47,7 +54,8 @@ export class Bridge {
   private server?: Server;
   private sweeper?: ExpirySweeper;
   private shuttingDown = false;
-  pipeline?: InboundPipeline;
+  pipeline?: Pipeline;
+  directory?: ConnectionDirectory;
   connections?: ConnectionRepository;
   indexReport?: IndexReport;
 
@@ -70,31 +78,49 @@ export class Bridge {
     const deliveries = new DeliveryRepository(this.db, config.retention.deliveryRecordDays * DAY_MS);
     const links = new ContactLinkRepository(this.db);
     const deadLetters = new DeadLetterRepository(this.db, 14 * DAY_MS);
+    const conversations = new ConversationStateRepository(this.db, config.retention.deliveryRecordDays * DAY_MS);
+    const held = new HeldStatusRepository(this.db);
     const expiring: ExpiryDeclaration[] = [
       { model: inboundKeys.model, field: 'expiresAt' },
       { model: deliveries.model, field: 'expiresAt' },
       { model: deadLetters.model, field: 'expiresAt' },
+      { model: conversations.model, field: 'expiresAt' },
+      { model: held.model, field: 'expiresAt' },
     ];
-    this.indexReport = await ensureIndexes([connections.model, inboundKeys.model, deliveries.model, links.model, deadLetters.model], expiring, log);
+    this.indexReport = await ensureIndexes(
+      [connections.model, inboundKeys.model, deliveries.model, links.model, deadLetters.model, conversations.model, held.model], expiring, log);
     this.sweeper = new ExpirySweeper(expiring, log.child({ component: 'sweeper' }));
     this.sweeper.start(this.opts.sweepIntervalMs ?? 60_000);
     this.connections = connections;
 
     const graph = new GraphClient({ baseUrl: config.meta.graphBaseUrl, version: config.meta.graphApiVersion });
     const media = new MediaDownloader(graph, { maxBytes: config.meta.mediaMaxBytes, timeoutMs: config.meta.mediaTimeoutMs });
-    const channels = new ChannelRegistry([whatsappChannel(media)]);
+    this.laneRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.laneRedis.on('error', (err) => log.warn('redis error', { err }));
+    const sender = new WhatsAppSender(graph, { maxBytes: config.meta.mediaMaxBytes, timeoutMs: config.meta.mediaTimeoutMs },
+      new Pacer(this.laneRedis, config.queue.prefix, config.outbound.perNumberPerSecond));
+    const channels = new ChannelRegistry([whatsappChannel(media, sender)]);
     const chatwoot = new ChatwootPlatform(links, config.chatwoot.requestTimeoutMs);
+    const platformFor = () => chatwoot;
     const directory = new ConnectionDirectory(connections);
+    this.directory = directory;
     const relay = new InboundRelay({
       keys: inboundKeys,
       deliveries,
-      platformFor: () => chatwoot,
+      conversations,
+      platformFor,
       media: { fetch: (conn, ref) => channels.forKind(conn.channel).fetchMedia(conn, ref) },
     });
-
-    this.laneRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
-    this.laneRedis.on('error', (err) => log.warn('redis error', { err }));
-    this.pipeline = new InboundPipeline(
+    const statuses = new StatusRelay({
+      deliveries, held, platformFor,
+      describe: (conn, code, title, details) => channels.forKind(conn.channel).outbound.describeStatusError(code, title, details),
+    });
+    const outbound = new OutboundRelay({
+      keys: inboundKeys, deliveries, conversations, connections, channels, statuses, platformFor,
+      settings: { markReadOnReply: config.outbound.markReadOnReply },
+      onReauthNeeded: () => directory.invalidate(),
+    });
+    this.pipeline = new Pipeline(
       {
         redisUrl: config.redisUrl,
         prefix: config.queue.prefix,
@@ -103,7 +129,7 @@ export class Bridge {
         enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
         backoff: { baseMs: config.queue.backoffBaseMs, maxMs: config.queue.backoffMaxMs },
       },
-      { channels, directory, relay, deadLetters, sealer: new Sealer(this.keys), metrics: this.metrics, log: log.child({ component: 'queue' }), laneRedis: this.laneRedis },
+      { channels, directory, relay, outbound, statuses, deadLetters, sealer: new Sealer(this.keys), metrics: this.metrics, log: log.child({ component: 'queue' }), laneRedis: this.laneRedis },
     );
     await this.pipeline.webhooks.isReady();
     if (config.role !== 'web') this.pipeline.startWorkers(config.queue.inboundConcurrency);
@@ -121,7 +147,22 @@ export class Bridge {
         metrics: this.metrics,
         log: log.child({ component: 'meta-webhook' }),
       }),
-      adminRouter({ adminApiKey: config.adminApiKey, connections, onConnectionsChanged: () => directory.invalidate() }),
+      chatwootWebhookRouter({
+        connectionById: (id) => directory.byId(id),
+        enqueue: (connectionId, command, commandId, at) => pipeline.enqueueCommand(connectionId, command, commandId, at),
+        firstDelivery: (id) => pipeline.firstDelivery(id),
+        isShuttingDown: () => this.shuttingDown,
+        metrics: this.metrics,
+        log: log.child({ component: 'chatwoot-webhook' }),
+      }),
+      adminRouter({
+        adminApiKey: config.adminApiKey, connections, publicUrl: config.publicUrl,
+        onConnectionsChanged: () => directory.invalidate(),
+        onConnectionCreated: async (conn) => {
+          await chatwoot.prepareInbox(conn, channels.forKind(conn.channel).outbound.replyWindowHours)
+            .catch((err: unknown) => log.warn('could not set the inbox reply window (needs an admin token)', { reason: (err as Error).message }));
+        },
+      }),
     ];
     const app = createHttpApp(routers, log.child({ component: 'http' }));
     await new Promise<void>((resolve, reject) => {

@@ -41,6 +41,10 @@ export interface Config {
   chatwoot: {
     requestTimeoutMs: number;
   };
+  outbound: {
+    markReadOnReply: boolean;
+    perNumberPerSecond: number;
+  };
   log: {
     level: string;
   };
@@ -104,6 +108,10 @@ export const SETTINGS: readonly Setting[] = [
     description: "Inbound ids are remembered this long; must exceed Meta's 7-day redelivery (min 8, max 90)" },
   { env: 'CHATWOOT_TIMEOUT_MS', path: 'chatwoot.requestTimeoutMs', schema: Joi.number().integer().min(100).default(15_000),
     description: 'Time limit for one Chatwoot API call' },
+  { env: 'OUTBOUND_MARK_READ', path: 'outbound.markReadOnReply', schema: Joi.boolean().default(true),
+    description: "When an agent replies, mark the customer's messages read on WhatsApp (blue ticks)" },
+  { env: 'OUTBOUND_PER_NUMBER_PER_SECOND', path: 'outbound.perNumberPerSecond', schema: Joi.number().integer().min(1).max(1000).default(80),
+    description: 'Sends per second per WhatsApp number, across all processes (Meta allows 80 by default, up to 1,000)' },
   { env: 'LOG_LEVEL', path: 'log.level', schema: Joi.string().valid('error', 'warn', 'info', 'debug').default('info'),
     description: 'Least severe log level written (JSON lines on stdout)' },
 ];

@@ -27,6 +27,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly replyLatency = new Histogram({
+    name: 'bridge_reply_latency_seconds', help: 'From the platform webhook to Meta accepting every part of the reply',
+    labelNames: ['channel'] as const, buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
   readonly platformErrors = new Counter({
     name: 'bridge_platform_errors_total', help: 'Errors from the platform API, by platform and code',
     labelNames: ['platform', 'code'] as const, registers: [this.registry],

@@ -3,6 +3,7 @@
  * A channel turns a webhook body into neutral events (pure), and fetches the media those events point to.
  */
 import type { ChannelKind, MediaRef, ParsedDelivery } from '../core/events';
+import type { OutboundReply, Recipient } from '../core/outbound';
 import type { ConnectionRecord } from '../store/connections';
 import type { DownloadedMedia } from './meta/media';
 
@@ -12,6 +13,36 @@ export interface Channel {
   readonly objects: readonly string[];
   parse(body: unknown): ParsedDelivery;
   fetchMedia(conn: ConnectionRecord, ref: MediaRef): Promise<DownloadedMedia>;
+  readonly outbound: ChannelOutbound;
+}
+
+/** One request a reply becomes (text, each attachment, a template…). Sent and recorded one by one. */
+export interface OutboundPart {
+  index: number;
+  kind: string;
+}
+
+/** What a failed send means for the agent and for the bridge. */
+export interface SendFailure {
+  text: string;
+  retryable: boolean;
+  reauth: boolean;
+}
+
+export interface ChannelOutbound {
+  /** Hours after the customer's last message in which a free-form reply may be sent. */
+  readonly replyWindowHours: number;
+  /** Pure: the parts of a reply, in order. Throws PermanentError when the reply cannot be sent at all. */
+  plan(reply: OutboundReply, recipient: Recipient, replyToExternalId?: string): OutboundPart[];
+  /** Sends one part; returns Meta's id for it. */
+  send(conn: ConnectionRecord, part: OutboundPart): Promise<string>;
+  markRead?(conn: ConnectionRecord, externalId: string, typing: boolean): Promise<void>;
+  /** Turns an error from send() into words for the agent. */
+  describeFailure(err: unknown): SendFailure;
+  /** An error Meta reported asynchronously (a failed status), in words for the agent. */
+  describeStatusError(code: number, title?: string, details?: string): string;
+  /** What the agent reads when a free-form reply is attempted outside the window. */
+  windowClosedReason(): string;
 }
 
 /** An explicit, checked list: two channels claiming one webhook object is a start-up error. */

@@ -7,6 +7,7 @@ import type { InboundMessageEvent, ReactionEvent } from './events';
 import type { ConnectionRecord } from '../store/connections';
 import { InboundKeyRepository } from '../store/inbound-keys';
 import type { DeliveryRepository } from '../store/deliveries';
+import type { ConversationStateRepository } from '../store/conversation-state';
 import type { Platform } from '../platforms/platform';
 import type { DownloadedMedia } from '../channels/meta/media';
 import type { Logger } from '../log/logger';
@@ -33,6 +34,7 @@ export class InboundRelay {
     private readonly deps: {
       keys: InboundKeyRepository;
       deliveries: DeliveryRepository;
+      conversations: ConversationStateRepository;
       platformFor: (conn: ConnectionRecord) => Platform;
       media: MediaFetcher;
     },
@@ -62,6 +64,7 @@ export class InboundRelay {
           platformConversationId: ref.conversationId, platformMessageId: ref.messageId, status: 'forwarded',
         }),
         keys.markDone(key),
+        this.deps.conversations.noteInbound(conn.id, ref.conversationId, new Date(event.timestamp), event.externalId),
       ]);
       return 'forwarded';
     } catch (err) {

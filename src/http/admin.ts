@@ -6,13 +6,16 @@ import express, { Router, type RequestHandler } from 'express';
 import Joi from 'joi';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { HttpError } from './errors';
-import { publicView, type ConnectionRepository, type NewConnection } from '../store/connections';
+import { publicView, type ConnectionRecord, type ConnectionRepository, type NewConnection } from '../store/connections';
+import { chatwootWebhookUrl } from './chatwoot-webhook';
 import { isDuplicateKeyError } from '../store/mongo';
 
 export interface AdminDeps {
   adminApiKey: string;
+  publicUrl: string;
   connections: ConnectionRepository;
   onConnectionsChanged(): void;
+  onConnectionCreated(conn: ConnectionRecord): Promise<void>;
 }
 
 const newConnectionSchema = Joi.object({
@@ -55,6 +58,8 @@ function requireAdminKey(key: string): RequestHandler {
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
   router.use('/admin', requireAdminKey(deps.adminApiKey), express.json({ limit: '64kb' }));
+  // The webhook URL to paste into the Chatwoot inbox is part of the view; it holds no stored secret.
+  const view = (rec: ConnectionRecord) => ({ ...publicView(rec), chatwootWebhookUrl: chatwootWebhookUrl(deps.publicUrl, rec) });
 
   router.post('/admin/connections', async (req, res) => {
     const { value, error } = newConnectionSchema.validate(req.body, { abortEarly: false });
@@ -74,7 +79,8 @@ export function adminRouter(deps: AdminDeps): Router {
     try {
       const created = await deps.connections.create(input);
       deps.onConnectionsChanged();
-      res.status(201).json(publicView(created));
+      await deps.onConnectionCreated(created);
+      res.status(201).json(view(created));
     } catch (err) {
       if (isDuplicateKeyError(err)) throw new HttpError('conflict', 'this business id is already connected');
       throw err;
@@ -82,13 +88,13 @@ export function adminRouter(deps: AdminDeps): Router {
   });
 
   router.get('/admin/connections', async (_req, res) => {
-    res.json({ connections: (await deps.connections.list()).map(publicView) });
+    res.json({ connections: (await deps.connections.list()).map(view) });
   });
 
   router.get('/admin/connections/:id', async (req, res) => {
     const found = await deps.connections.findById(req.params.id as string);
     if (!found) throw new HttpError('not_found', 'no such connection');
-    res.json(publicView(found));
+    res.json(view(found));
   });
 
   router.delete('/admin/connections/:id', async (req, res) => {

@@ -7,7 +7,7 @@ import express, { Router } from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import { verifyMetaSignature } from '../channels/meta/signature';
 import { HttpError } from './errors';
-import { QueueUnavailable } from '../queue/inbound-pipeline';
+import { QueueUnavailable } from '../queue/pipeline';
 import type { Metrics } from '../metrics';
 import type { Logger } from '../log/logger';
 

@@ -26,7 +26,15 @@ export interface PlatformMessageRef {
   messageId: string;
 }
 
+export type PlatformStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
 export interface Platform {
   readonly kind: string;
   deliverInbound(conn: ConnectionRecord, delivery: InboundDelivery): Promise<PlatformMessageRef>;
+  /** Shows the agent what became of a message they sent; `reason` is readable and set for failed. */
+  updateStatus(conn: ConnectionRecord, ref: PlatformMessageRef, status: PlatformStatus, reason?: string): Promise<void>;
+  /** The customer's conversation is closed: forget cached ids so the next message opens a new one. */
+  forgetConversation(conn: ConnectionRecord, customerIds: string[]): Promise<void>;
+  /** Best effort, at connection time: make the inbox reflect the channel (Chatwoot: the reply window). */
+  prepareInbox?(conn: ConnectionRecord, replyWindowHours: number): Promise<void>;
 }

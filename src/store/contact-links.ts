@@ -9,8 +9,6 @@ import { createHash } from 'node:crypto';
 export interface ContactLink {
   platformContactId: string;
   platformConversationId: string;
-  /** The contact_inbox source_id the platform knows this customer by. */
-  sourceId: string;
 }
 
 interface ContactLinkDoc extends ContactLink {
@@ -25,7 +23,6 @@ const schema = new Schema<ContactLinkDoc>(
     connectionId: { type: String, required: true },
     platformContactId: { type: String, required: true },
     platformConversationId: { type: String, required: true },
-    sourceId: { type: String, required: true },
   },
   { timestamps: { createdAt: false, updatedAt: true }, versionKey: false, collection: 'contact_links' },
 );
@@ -66,7 +63,7 @@ export class ContactLinkRepository {
     if (hit) return hit;
     const doc = await this.model.findById(key).lean<ContactLinkDoc>();
     if (!doc) return null;
-    const link = { platformContactId: doc.platformContactId, platformConversationId: doc.platformConversationId, sourceId: doc.sourceId };
+    const link = { platformContactId: doc.platformContactId, platformConversationId: doc.platformConversationId };
     this.cache.set(key, link);
     return link;
   }

@@ -3,7 +3,8 @@
  * Ids, status and timestamps only — never message text, never phone numbers. They expire (TTL + sweeper).
  */
 import { Schema, type Connection as MongoConnection, type Model } from 'mongoose';
-import type { DeliveryStatus } from '../core/events';
+import type { TrackedStatus } from '../core/status-merge';
+import { mergeStatus } from '../core/status-merge';
 
 export type Direction = 'inbound' | 'outbound';
 
@@ -13,7 +14,12 @@ interface DeliveryDoc {
   externalId: string;
   platformConversationId: string;
   platformMessageId: string;
-  status: DeliveryStatus | 'forwarded';
+  /** Outbound: which part of the platform message this Meta message is (text, then each attachment). */
+  part?: number;
+  /** Inbound records say 'forwarded'; outbound records track Meta's status. */
+  status: TrackedStatus | 'forwarded';
+  /** Outbound: Meta's failure reason, readable, when status is failed. */
+  error?: string;
   createdAt: Date;
   updatedAt: Date;
   expiresAt: Date;
@@ -28,7 +34,9 @@ const schema = new Schema<DeliveryDoc>(
     externalId: { type: String, required: true },
     platformConversationId: { type: String, required: true },
     platformMessageId: { type: String, required: true },
+    part: { type: Number, required: false },
     status: { type: String, required: true },
+    error: { type: String, required: false },
     expiresAt: { type: Date, required: true },
   },
   { timestamps: true, versionKey: false, collection: 'delivery_records' },
@@ -58,5 +66,28 @@ export class DeliveryRepository {
 
   async findByPlatformMessageId(connectionId: string, platformMessageId: string): Promise<DeliveryRecord | null> {
     return this.model.findOne({ connectionId, platformMessageId }).lean<DeliveryRecord>();
+  }
+
+  /** Every Meta message one platform message went out as, in part order. */
+  async partsOf(connectionId: string, platformMessageId: string): Promise<DeliveryRecord[]> {
+    return this.model.find({ connectionId, platformMessageId, direction: 'outbound' }).sort({ part: 1 }).lean<DeliveryRecord[]>();
+  }
+
+  /**
+   * Merges a Meta status into an outbound record. Returns the record as it now stands, or null when there is
+   * no record yet (the send is not recorded: the caller holds the status). The write is conditional on the
+   * status it read, so two workers merging at once cannot step back.
+   */
+  async mergeStatus(connectionId: string, externalId: string, incoming: TrackedStatus, error?: string): Promise<DeliveryRecord | null> {
+    for (;;) {
+      const current = await this.model.findOne({ connectionId, externalId, direction: 'outbound' }).lean<DeliveryRecord>();
+      if (!current) return null;
+      const merged = mergeStatus(current.status as TrackedStatus, incoming);
+      if (merged === current.status) return current;
+      const set: Record<string, unknown> = { status: merged };
+      if (merged === 'failed' && error) set.error = error;
+      const res = await this.model.updateOne({ connectionId, externalId, status: current.status }, { $set: set });
+      if (res.modifiedCount === 1) return { ...current, ...set } as DeliveryRecord;
+    }
   }
 }

@@ -39,7 +39,7 @@ describe('WhatsApp messages reach Chatwoot', () => {
   before(async () => { h = await startHarness(); });
   after(async () => { await h?.stop(); });
 
-  const messagesWithSource = (sourceId: string) => h.chatwoot.messages(ACCOUNT_ID).filter((m) => m.source_id === sourceId);
+  const messagesWithSource = (sourceId: string): any[] => h.chatwoot.messages(ACCOUNT_ID).filter((m) => m.source_id === sourceId);
 
   test('when Meta verifies the endpoint, then only the configured token gets the challenge back', async () => {
     const ok = await fetch(`${h.baseUrl}/webhooks/meta?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=1158201444`);
@@ -197,7 +197,7 @@ describe('WhatsApp messages reach Chatwoot', () => {
   test('when Chatwoot fails for one customer, then other customers do not wait', async () => {
     const slow = '6591234567';
     const fast = '6598765432';
-    const slowMsg = textMessage({ from: slow, id: wamid(), body: 'blocked one', timestamp: 1750004000 });
+    const slowMsg: any = textMessage({ from: slow, id: wamid(), body: 'blocked one', timestamp: 1750004000 });
     // Create the slow customer's conversation first, then make its next message fail repeatedly.
     await h.postWebhook(delivery([[change([textMessage({ from: slow, id: wamid(), body: 'warm up', timestamp: 1750003999 })])]]));
     const warm = await eventually(() => { const f = h.chatwoot.messages(ACCOUNT_ID).filter((m) => m.content === 'warm up'); assert.equal(f.length, 1); return f[0]!; });

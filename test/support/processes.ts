@@ -71,6 +71,7 @@ export async function startPrivateRedis(): Promise<RedisProcess> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-redis-'));
   let child: ChildProcess | undefined;
   const start = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) return; // already running
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], { stdio: 'ignore' });
     await waitUntil(() => new Promise((resolve) => {
       const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });

@@ -2,7 +2,7 @@
  * The Chatwoot platform adapter: contact → conversation → message, with the ids cached so a warm customer costs
  * one Chatwoot call per message. A cached conversation Chatwoot no longer knows (404) is forgotten and found again.
  */
-import type { Platform, InboundDelivery, PlatformMessageRef } from '../platform';
+import type { Platform, InboundDelivery, PlatformMessageRef, PlatformStatus } from '../platform';
 import type { ConnectionRecord } from '../../store/connections';
 import type { ContactLinkRepository, ContactLink } from '../../store/contact-links';
 import { ChatwootClient, ChatwootNotFound } from './client';
@@ -37,7 +37,7 @@ export class ChatwootPlatform implements Platform {
     const client = this.client(conn);
     const { contactId, sourceId } = await findOrCreateContact(client, conn.platform.inboxId, customer);
     const conversationId = await findOrCreateConversation(client, conn.platform.inboxId, contactId, sourceId);
-    const link = { platformContactId: String(contactId), platformConversationId: String(conversationId), sourceId };
+    const link = { platformContactId: String(contactId), platformConversationId: String(conversationId) };
     await this.links.set(conn.id, ids, link);
     return link;
   }
@@ -60,5 +60,34 @@ export class ChatwootPlatform implements Platform {
       }
     }
     throw new Error('unreachable');
+  }
+
+  /** PATCH …/messages/{id} (Chatwoot ≥ 4.2, API inboxes): external_error is kept only with failed. */
+  async updateStatus(conn: ConnectionRecord, ref: PlatformMessageRef, status: PlatformStatus, reason?: string): Promise<void> {
+    await this.client(conn).patch(`/conversations/${ref.conversationId}/messages/${ref.messageId}`, {
+      status,
+      ...(status === 'failed' && reason ? { external_error: reason } : {}),
+    });
+  }
+
+  async forgetConversation(conn: ConnectionRecord, customerIds: string[]): Promise<void> {
+    await this.links.forget(conn.id, customerIds);
+  }
+
+  /**
+   * Sets agent_reply_time_window so Chatwoot's composer shows the window (the API inbox has no UI for it).
+   * additional_attributes is replaced wholesale by Chatwoot, so both keys are sent. Needs an admin token;
+   * with an agent token Chatwoot answers 401 and the window is simply enforced by the bridge alone.
+   */
+  async prepareInbox(conn: ConnectionRecord, replyWindowHours: number): Promise<void> {
+    const root = new ChatwootClient({ ...conn.platform }, this.timeoutMs);
+    await root.patch(`/inboxes/${conn.platform.inboxId}`, {
+      channel: {
+        additional_attributes: {
+          agent_reply_time_window: replyWindowHours,
+          agent_reply_time_window_message: `The ${replyWindowHours}-hour window to reply freely has closed. Send an approved template (type /template name language | param …).`,
+        },
+      },
+    });
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The inbound path through Redis:
- *   edge ── add ──▶ "webhooks" queue (sealed raw body) ── fan-out ──▶ lanes (one per customer) ── drain ──▶ core
- * The edge answers Meta only after `add` resolved; everything after that is retried by the queue.
+ * Both directions through Redis:
+ *   Meta edge ── add ──▶ "webhooks" queue (sealed raw body) ── fan-out ──▶ lanes (one per customer) ── drain ──▶ core
+ *   platform edge ─────────────────────────────── push ──▶ lanes (one per conversation) ── drain ──▶ core
+ * An edge answers only after its write resolved; everything after that is retried by the queue.
  */
 import Bull from 'bull';
 import type Redis from 'ioredis';
@@ -10,6 +11,9 @@ import type { InboundEvent, ParsedDelivery } from '../core/events';
 import type { ChannelRegistry } from '../channels/channel';
 import type { ConnectionDirectory } from '../core/connection-directory';
 import type { InboundRelay } from '../core/relay-inbound';
+import type { OutboundRelay } from '../core/relay-outbound';
+import type { StatusRelay } from '../core/relay-status';
+import type { OutboundCommand } from '../core/outbound';
 import type { DeadLetterRepository } from '../store/dead-letters';
 import type { Metrics } from '../metrics';
 import type { Logger } from '../log/logger';
@@ -30,12 +34,10 @@ interface DrainJob {
   lane: string;
 }
 
-/** What a lane entry holds (sealed): the routed event and when its webhook arrived. */
-interface LanePayload {
-  connectionId: string;
-  receivedAt: number;
-  event: InboundEvent;
-}
+/** What a lane entry holds (sealed): the routed work and when its webhook arrived. */
+type LanePayload =
+  | { direction: 'inbound'; connectionId: string; receivedAt: number; event: InboundEvent }
+  | { direction: 'outbound'; connectionId: string; receivedAt: number; command: OutboundCommand };
 
 export class QueueUnavailable extends Error {
   override name = 'QueueUnavailable';
@@ -54,6 +56,8 @@ export interface PipelineDeps {
   channels: ChannelRegistry;
   directory: ConnectionDirectory;
   relay: InboundRelay;
+  outbound: OutboundRelay;
+  statuses: StatusRelay;
   deadLetters: DeadLetterRepository;
   sealer: Sealer;
   metrics: Metrics;
@@ -76,7 +80,7 @@ function eventIdOf(event: InboundEvent): string {
   return event.kind === 'status' ? `${event.kind}:${event.externalId}:${event.status}` : `${event.kind}:${event.externalId}`;
 }
 
-export class InboundPipeline {
+export class Pipeline {
   readonly webhooks: Bull.Queue<WebhookJob>;
   readonly drains: Bull.Queue<DrainJob>;
   private readonly lanes: Lanes;
@@ -144,15 +148,45 @@ export class InboundPipeline {
         log.warn('event for a business id with no connection; acknowledged, not forwarded', { businessId: maskPhone(event.businessId), kind: event.kind });
         continue;
       }
-      const payload: LanePayload = { connectionId: conn.id, receivedAt: job.data.receivedAt, event };
+      const payload: LanePayload = { direction: 'inbound', connectionId: conn.id, receivedAt: job.data.receivedAt, event };
       entries.push({ lane: laneOf(conn.id, event), eventId: eventIdOf(event), timestampMs: event.timestamp, sealed: sealer.seal(payload) });
     }
+    await this.pushToLanes(entries);
+  }
+
+  private async pushToLanes(entries: Array<{ lane: string; eventId: string; timestampMs: number; sealed: string }>): Promise<void> {
     if (entries.length === 0) return;
     const generations = await this.lanes.push(entries);
     await this.drains.addBulk([...generations].map(([lane, gen]) => ({
       data: { lane },
       opts: { jobId: drainJobId(lane, gen), attempts: 1_000_000, backoff: { type: BACKOFF_NAME }, removeOnComplete: true, removeOnFail: true },
     })));
+  }
+
+  /**
+   * The platform edge's only write: the command goes straight into its conversation's lane. Resolves once Redis
+   * holds it; a command already queued (a duplicate webhook) is not queued twice.
+   */
+  async enqueueCommand(connectionId: string, command: OutboundCommand, commandId: string, receivedAt: number): Promise<void> {
+    const client = this.webhooks.client as unknown as Redis;
+    if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
+    const payload: LanePayload = { direction: 'outbound', connectionId, receivedAt, command };
+    const lane = `${connectionId}:out:${command.platformConversationId}`;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnavailable('redis did not answer in time')), this.opts.enqueueTimeoutMs);
+    });
+    try {
+      await Promise.race([this.pushToLanes([{ lane, eventId: commandId, timestampMs: receivedAt, sealed: this.deps.sealer.seal(payload) }]), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** True the first time a platform delivery id is seen (Redis SET NX, kept a day). */
+  async firstDelivery(deliveryId: string): Promise<boolean> {
+    const res = await this.deps.laneRedis.set(`${this.opts.prefix}:seen-delivery:${deliveryId}`, '1', 'EX', 86_400, 'NX');
+    return res === 'OK';
   }
 
   /** Work one lane head-first until it is empty. A retryable failure leaves the head in place: order holds. */
@@ -181,21 +215,35 @@ export class InboundPipeline {
   }
 
   private async handle(payload: LanePayload, attempt: number): Promise<void> {
-    const { event } = payload;
     const { metrics, directory } = this.deps;
-    const log = this.deps.log.child({ connectionId: payload.connectionId, eventId: event.externalId, kind: event.kind });
+    const what = payload.direction === 'inbound' ? payload.event.kind : payload.command.kind;
+    const log = this.deps.log.child({ connectionId: payload.connectionId, direction: payload.direction, kind: what });
     const conn = await directory.byId(payload.connectionId);
     if (!conn) {
-      metrics.events.inc({ channel: event.channel, kind: event.kind, outcome: 'connection_gone' });
-      log.warn('connection was deleted before the event could be forwarded');
+      metrics.events.inc({ channel: 'unknown', kind: what, outcome: 'connection_gone' });
+      log.warn('connection was deleted before the work could be done');
       return;
     }
+    if (payload.direction === 'outbound') {
+      const { command } = payload;
+      if (command.kind === 'reply') {
+        const outcome = await this.deps.outbound.reply(conn, command, log.child({ platformMessageId: command.platformMessageId }));
+        metrics.events.inc({ channel: conn.channel, kind: 'reply', outcome });
+        if (outcome === 'sent') metrics.replyLatency.observe({ channel: conn.channel }, (Date.now() - payload.receivedAt) / 1000);
+      } else if (command.kind === 'typing') {
+        await this.deps.outbound.typing(conn, command);
+      } else {
+        await this.deps.outbound.conversationResolved(conn, command);
+      }
+      return;
+    }
+    const { event } = payload;
     if (event.kind === 'status') {
-      // Applying statuses to the platform's outgoing messages is the outbound relay's work (agent replies).
-      metrics.events.inc({ channel: event.channel, kind: 'status', outcome: 'received' });
+      const outcome = await this.deps.statuses.apply(conn, event);
+      metrics.events.inc({ channel: event.channel, kind: 'status', outcome });
       return;
     }
-    const outcome = await this.deps.relay.forward(conn, event, { attempt, maxAttempts: this.opts.attempts }, log);
+    const outcome = await this.deps.relay.forward(conn, event, { attempt, maxAttempts: this.opts.attempts }, log.child({ eventId: event.externalId }));
     metrics.events.inc({ channel: event.channel, kind: event.kind, outcome });
     if (outcome === 'forwarded') {
       metrics.forwardLatency.observe({ platform: conn.platform.kind }, (Date.now() - payload.receivedAt) / 1000);
@@ -204,9 +252,13 @@ export class InboundPipeline {
 
   private async giveUp(payload: LanePayload, eventId: string, attempts: number, err: unknown): Promise<void> {
     const reason = errorMessage(err);
-    this.deps.metrics.deadLetters.inc({ direction: 'inbound' });
-    this.deps.log.error('event given up on', { connectionId: payload.connectionId, eventId, attempts, reason });
-    await this.deps.deadLetters.add({ connectionId: payload.connectionId, direction: 'inbound', eventId, reason, attempts });
+    this.deps.metrics.deadLetters.inc({ direction: payload.direction });
+    this.deps.log.error('work given up on', { connectionId: payload.connectionId, eventId, attempts, reason });
+    if (payload.direction === 'outbound' && payload.command.kind === 'reply') {
+      const conn = await this.deps.directory.byId(payload.connectionId);
+      if (conn) await this.deps.outbound.giveUp(conn, payload.command, err, this.deps.log);
+    }
+    await this.deps.deadLetters.add({ connectionId: payload.connectionId, direction: payload.direction, eventId, reason, attempts });
   }
 
   async close(): Promise<void> {

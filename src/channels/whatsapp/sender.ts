@@ -1,0 +1,50 @@
+/**
+ * The WhatsApp Cloud API side of an agent reply: upload a part's media (`POST /{phone-number-id}/media`), send the
+ * part (`POST /{phone-number-id}/messages`), mark the customer's message read (optionally with the typing
+ * indicator). Errors come out of the Graph client already classified.
+ */
+import type { GraphClient } from '../meta/graph-client';
+import type { ConnectionRecord } from '../../store/connections';
+import { fetchPlatformFile } from '../meta/platform-files';
+import { withMediaId, type SendPart } from './outbound';
+import { PermanentError } from '../../core/errors';
+import type { Pacer } from '../../queue/pacer';
+
+interface SendResponse {
+  messages?: Array<{ id?: string }>;
+}
+
+export class WhatsAppSender {
+  constructor(
+    private readonly graph: GraphClient,
+    private readonly fileLimits: { maxBytes: number; timeoutMs: number },
+    private readonly pacer?: Pacer,
+  ) {}
+
+  async send(conn: ConnectionRecord, part: SendPart): Promise<string> {
+    let body = part.body;
+    if (part.media) {
+      const file = await fetchPlatformFile(part.media.url, this.fileLimits, { filename: part.media.filename, mimeType: part.media.mimeType });
+      const form = new FormData();
+      form.append('messaging_product', 'whatsapp');
+      form.append('type', file.mimeType);
+      form.append('file', new Blob([file.bytes], { type: file.mimeType }), file.filename);
+      const uploaded = await this.graph.call<{ id?: string }>(() =>
+        this.graph.http.post(this.graph.path(`${conn.businessId}/media`), form, { headers: { Authorization: `Bearer ${conn.metaToken}` } }));
+      if (!uploaded.id) throw new PermanentError('WhatsApp accepted the upload but returned no media id');
+      body = withMediaId(part, uploaded.id);
+    }
+    await this.pacer?.take(conn.businessId);
+    const res = await this.graph.post<SendResponse>(`${conn.businessId}/messages`, conn.metaToken, body);
+    const wamid = res.messages?.[0]?.id;
+    if (!wamid) throw new PermanentError('WhatsApp accepted the message but returned no id');
+    return wamid;
+  }
+
+  /** Marks the customer's message (and all before it) read; with typing, shows "typing…" for up to 25 s. */
+  async markRead(conn: ConnectionRecord, wamid: string, typing: boolean): Promise<void> {
+    await this.graph.post(`${conn.businessId}/messages`, conn.metaToken, {
+      messaging_product: 'whatsapp', status: 'read', message_id: wamid, ...(typing ? { typing_indicator: { type: 'text' } } : {}),
+    });
+  }
+}

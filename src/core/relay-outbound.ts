@@ -1,0 +1,142 @@
+/**
+ * Agent replies → Meta. One reply may become several Meta messages (text, each attachment); each part is
+ * recorded as soon as Meta accepts it, so a retried job never sends a part twice. What cannot succeed fails at
+ * once, visibly, with a reason the agent can act on; what can is retried by the queue.
+ */
+import type { ReplyCommand, TypingCommand, ConversationResolvedCommand } from './outbound';
+import type { ConnectionRecord, ConnectionRepository } from '../store/connections';
+import { InboundKeyRepository } from '../store/inbound-keys';
+import type { DeliveryRepository } from '../store/deliveries';
+import type { ConversationStateRepository } from '../store/conversation-state';
+import type { Platform } from '../platforms/platform';
+import type { ChannelRegistry } from '../channels/channel';
+import type { StatusRelay } from './relay-status';
+import type { Logger } from '../log/logger';
+import { PermanentError, RetryableError, errorMessage } from './errors';
+
+export type ReplyOutcome = 'sent' | 'duplicate' | 'failed';
+
+export interface OutboundSettings {
+  markReadOnReply: boolean;
+}
+
+export class OutboundRelay {
+  constructor(
+    private readonly deps: {
+      keys: InboundKeyRepository;
+      deliveries: DeliveryRepository;
+      conversations: ConversationStateRepository;
+      connections: ConnectionRepository;
+      channels: ChannelRegistry;
+      statuses: StatusRelay;
+      platformFor: (conn: ConnectionRecord) => Platform;
+      settings: OutboundSettings;
+      onReauthNeeded: (conn: ConnectionRecord) => void;
+    },
+  ) {}
+
+  static keyOf(conn: ConnectionRecord, platformMessageId: string): string {
+    return InboundKeyRepository.key(conn.id, `out:${platformMessageId}`);
+  }
+
+  async reply(conn: ConnectionRecord, cmd: ReplyCommand, log: Logger, now = Date.now()): Promise<ReplyOutcome> {
+    const { keys } = this.deps;
+    const key = OutboundRelay.keyOf(conn, cmd.platformMessageId);
+    const claim = await keys.claim(key);
+    if (claim === 'done') return 'duplicate';
+    if (claim === 'busy') throw new RetryableError('another worker is sending this reply right now', 5_000);
+    try {
+      await this.sendParts(conn, cmd, log, now);
+      await keys.markDone(key);
+      return 'sent';
+    } catch (err) {
+      const channel = this.deps.channels.forKind(conn.channel);
+      const failure = err instanceof PermanentError || !(err instanceof RetryableError)
+        ? channel.outbound.describeFailure(err)
+        : undefined;
+      if (failure && !failure.retryable) {
+        await this.fail(conn, cmd, failure.text, log);
+        if (failure.reauth) await this.needsReauth(conn);
+        await keys.markDone(key);
+        return 'failed';
+      }
+      await keys.endLease(key).catch(() => undefined);
+      throw failure?.retryable ? new RetryableError(failure.text) : err;
+    }
+  }
+
+  /** Retries ran out: the agent sees the last reason. */
+  async giveUp(conn: ConnectionRecord, cmd: ReplyCommand, err: unknown, log: Logger): Promise<void> {
+    const failure = this.deps.channels.forKind(conn.channel).outbound.describeFailure(err);
+    await this.fail(conn, cmd, `${failure.text} (gave up after several attempts)`, log);
+    await this.deps.keys.markDone(OutboundRelay.keyOf(conn, cmd.platformMessageId));
+  }
+
+  async typing(conn: ConnectionRecord, cmd: TypingCommand): Promise<void> {
+    const channel = this.deps.channels.forKind(conn.channel);
+    if (!cmd.on || !channel.outbound.markRead) return;
+    const state = await this.deps.conversations.get(conn.id, cmd.platformConversationId);
+    if (!state || !this.insideWindow(state.lastInboundAt.getTime(), channel.outbound.replyWindowHours, Date.now())) return;
+    await channel.outbound.markRead(conn, state.lastInboundExternalId, true);
+  }
+
+  async conversationResolved(conn: ConnectionRecord, cmd: ConversationResolvedCommand): Promise<void> {
+    await this.deps.platformFor(conn).forgetConversation(conn, [cmd.recipient.id, ...(cmd.recipient.phone ? [cmd.recipient.phone] : [])]);
+  }
+
+  private insideWindow(lastInboundMs: number, hours: number, now: number): boolean {
+    return now - lastInboundMs < hours * 3600 * 1000;
+  }
+
+  private async sendParts(conn: ConnectionRecord, cmd: ReplyCommand, log: Logger, now: number): Promise<void> {
+    const { deliveries, conversations, statuses } = this.deps;
+    const channel = this.deps.channels.forKind(conn.channel);
+    if (cmd.reply.templateError) throw new PermanentError(cmd.reply.templateError);
+    if (conn.health === 'needs_reauth') {
+      throw new PermanentError('The WhatsApp connection needs re-authorisation: an administrator must reconnect it before replies can be sent.');
+    }
+    const state = await conversations.get(conn.id, cmd.platformConversationId);
+    if (!cmd.reply.template && !(state && this.insideWindow(state.lastInboundAt.getTime(), channel.outbound.replyWindowHours, now))) {
+      // Fail here, with the template hint, instead of a round trip that Meta would refuse with 131047.
+      throw new PermanentError(channel.outbound.windowClosedReason());
+    }
+    const replyTo = await this.resolveReplyTo(conn, cmd);
+    const parts = channel.outbound.plan(cmd.reply, cmd.recipient, replyTo);
+    if (parts.length === 0) throw new PermanentError('The reply is empty: nothing to send.');
+    const alreadySent = new Set((await deliveries.partsOf(conn.id, cmd.platformMessageId)).map((p) => p.part));
+    for (const part of parts) {
+      if (alreadySent.has(part.index)) continue;
+      const externalId = await channel.outbound.send(conn, part);
+      await deliveries.record({
+        connectionId: conn.id, direction: 'outbound', externalId, part: part.index,
+        platformConversationId: cmd.platformConversationId, platformMessageId: cmd.platformMessageId, status: 'pending',
+      });
+      await statuses.releaseHeld(conn, externalId);
+      log.info('reply part sent', { part: part.index, kind: part.kind, of: parts.length });
+    }
+    if (this.deps.settings.markReadOnReply && state && channel.outbound.markRead) {
+      await channel.outbound.markRead(conn, state.lastInboundExternalId, false)
+        .catch((err: unknown) => log.warn('could not mark the customer message read', { reason: errorMessage(err) }));
+    }
+  }
+
+  /** Chatwoot knows Meta's id only for customer messages; for agent messages the bridge's records map it. */
+  private async resolveReplyTo(conn: ConnectionRecord, cmd: ReplyCommand): Promise<string | undefined> {
+    const replyTo = cmd.reply.replyTo;
+    if (!replyTo) return undefined;
+    if (replyTo.externalId) return replyTo.externalId;
+    if (!replyTo.platformMessageId) return undefined;
+    const rec = await this.deps.deliveries.findByPlatformMessageId(conn.id, replyTo.platformMessageId);
+    return rec?.externalId;
+  }
+
+  private async fail(conn: ConnectionRecord, cmd: ReplyCommand, reason: string, log: Logger): Promise<void> {
+    log.warn('reply failed', { reason });
+    await this.deps.platformFor(conn).updateStatus(conn, { conversationId: cmd.platformConversationId, messageId: cmd.platformMessageId }, 'failed', reason);
+  }
+
+  private async needsReauth(conn: ConnectionRecord): Promise<void> {
+    await this.deps.connections.setHealth(conn.id, 'needs_reauth');
+    this.deps.onReauthNeeded(conn);
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * A fake of Meta's Graph API for WhatsApp Cloud, over real HTTP on 127.0.0.1 (random port). It answers like
+ * Graph does (meta-api-notes §1 auth + error envelope, §3 send, §4 media) and refuses what Graph refuses:
+ * unknown tokens (401/190), missing tokens (401/104), a wrong API version, malformed sends (400/100, 131009),
+ * bad uploads (131053), throughput over the limit (130429), expired media URLs (404).
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { randomBytes } from 'node:crypto';
+import { FailureQueue, listen, newLogEntry, summarizeMultipart, type LoggedRequest, type ParsedMultipart } from './http-fake';
+import { GraphError, defaultBodyFor, fbtraceId, graphErrors, type GraphErrorResponse } from './graph/errors';
+import { MediaStore, deleteMedia, downloadMedia, getMedia, uploadMedia, type MediaContext, type StoredMedia } from './graph/media';
+import { validateSend, type MessageType } from './graph/send-validation';
+
+export { graphErrors, GraphError } from './graph/errors';
+export type { StoredMedia } from './graph/media';
+
+export interface FakeGraphOptions {
+  /** The one API version this fake serves; default 'v25.0'. Any other version in a path is refused. */
+  version?: string;
+  /** How long a media URL from GET /{media-id} stays downloadable; default 5 minutes (Meta's figure). */
+  mediaUrlTtlMs?: number;
+  /** Messages per second accepted per phone number before 130429; default unlimited. */
+  throughputPerSecond?: number;
+}
+
+export interface SentMessage {
+  /** The wamid the fake assigned. */
+  id: string;
+  phoneNumberId: string;
+  to?: string;
+  recipient?: string;
+  type: MessageType;
+  replyTo?: string;
+  /** The request body as sent. */
+  body: Record<string, unknown>;
+  at: number;
+}
+
+export interface ReadReceipt {
+  phoneNumberId: string;
+  messageId: string;
+  typing: boolean;
+  at: number;
+}
+
+export interface FakeGraph {
+  readonly url: string;
+  readonly version: string;
+  /** Every request, in arrival order; JSON bodies parsed, multipart bodies summarised. */
+  readonly requests: LoggedRequest[];
+  /** Messages accepted by POST /{phone-number-id}/messages. */
+  readonly sent: SentMessage[];
+  /** Accepted mark-as-read (and typing indicator) calls. */
+  readonly reads: ReadReceipt[];
+  /** Only known tokens pass; with phoneNumberIds, the token works for those numbers only. */
+  addToken(token: string, opts?: { phoneNumberIds?: string[] }): void;
+  /** Forget a token (a revoked or expired token then gets 401/190). */
+  removeToken(token: string): void;
+  addMedia(media: { id?: string; bytes: Buffer; mimeType: string; filename?: string; phoneNumberId?: string }): string;
+  media(id: string): StoredMedia | undefined;
+  /** The next `times` requests whose path matches get this answer (body defaults to a Graph envelope for the status). */
+  failNext(path: RegExp, times: number, response: GraphErrorResponse): void;
+  /** Clears requests, sent, reads, media, pending failures and throughput counters. Tokens stay. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+interface TokenGrant {
+  phoneNumberIds?: Set<string>;
+}
+
+function bearer(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (header && /^Bearer\s+\S/i.test(header)) return header.replace(/^Bearer\s+/i, '').trim();
+  // Graph also takes ?access_token= (UNCONFIRMED for the WhatsApp endpoints; harmless for a fake).
+  return typeof req.query.access_token === 'string' && req.query.access_token ? req.query.access_token : undefined;
+}
+
+function wamid(): string {
+  return `wamid.${randomBytes(30).toString('base64')}`;
+}
+
+export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeGraph> {
+  const version = opts.version ?? 'v25.0';
+  const tokens = new Map<string, TokenGrant>();
+  const store = new MediaStore();
+  const failures = new FailureQueue<GraphErrorResponse>();
+  const requests: LoggedRequest[] = [];
+  const sent: SentMessage[] = [];
+  const reads: ReadReceipt[] = [];
+  const windows = new Map<string, number[]>();
+  let baseUrl = '';
+
+  const mayUse = (token: string, phoneNumberId: string): boolean => {
+    const grant = tokens.get(token);
+    return Boolean(grant) && /^\d+$/.test(phoneNumberId) && (!grant!.phoneNumberIds || grant!.phoneNumberIds.has(phoneNumberId));
+  };
+  const mediaCtx: MediaContext = {
+    store, baseUrl: () => baseUrl, ttlMs: opts.mediaUrlTtlMs ?? 5 * 60_000,
+    knownToken: (t) => t !== undefined && tokens.has(t), mayUse,
+  };
+
+  const authenticate = (req: Request): string => {
+    const token = bearer(req);
+    if (!token) throw graphErrors.missingToken();
+    if (!tokens.has(token)) throw graphErrors.invalidToken();
+    return token;
+  };
+  const phoneNumber = (req: Request, token: string): string => {
+    const pnid = String(req.params.pnid);
+    if (!mayUse(token, pnid)) throw graphErrors.unsupported('post', pnid);
+    return pnid;
+  };
+  const overThroughput = (pnid: string): boolean => {
+    if (!opts.throughputPerSecond) return false;
+    const now = Date.now();
+    const recent = (windows.get(pnid) ?? []).filter((t) => now - t < 1000);
+    windows.set(pnid, recent);
+    if (recent.length >= opts.throughputPerSecond) return true;
+    recent.push(now);
+    return false;
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    const entry = newLogEntry(req);
+    requests.push(entry);
+    res.locals.logEntry = entry;
+    res.set({ 'x-fb-trace-id': fbtraceId(), 'x-fb-request-id': fbtraceId(), 'facebook-api-version': version });
+    res.on('finish', () => {
+      const parsed = res.locals.parsedMultipart as ParsedMultipart | undefined;
+      if (parsed) entry.body = summarizeMultipart(parsed);
+    });
+    const injected = failures.take(req.path);
+    if (!injected) return next();
+    res.status(injected.status).set(injected.headers ?? {});
+    if (injected.body === undefined) res.json(defaultBodyFor(injected.status));
+    else if (typeof injected.body === 'string') res.send(injected.body);
+    else res.json(injected.body);
+  });
+  app.use(express.json({ limit: '10mb' }));
+  app.use((req, res, next) => {
+    if (req.body !== undefined) (res.locals.logEntry as LoggedRequest).body = req.body;
+    next();
+  });
+
+  app.get('/whatsapp_business/attachments/', (req, res) => downloadMedia(mediaCtx, req, res));
+
+  const versioned = express.Router({ mergeParams: true });
+  versioned.post('/:pnid/messages', (req, res) => {
+    const token = authenticate(req);
+    const pnid = phoneNumber(req, token);
+    const request = validateSend(req.body);
+    if (request.kind === 'read') {
+      reads.push({ phoneNumberId: pnid, messageId: request.messageId, typing: request.typing, at: Date.now() });
+      res.json({ success: true });
+      return;
+    }
+    if (overThroughput(pnid)) throw graphErrors.throughput();
+    const id = wamid();
+    sent.push({ id, phoneNumberId: pnid, to: request.to, recipient: request.recipient, type: request.type, replyTo: request.replyTo, body: req.body, at: Date.now() });
+    // `to` wins over `recipient` (BSUID) when both are present (WA-BSUID); see meta/whatsapp-send-response*.json.
+    const contact = request.to
+      ? { input: request.to, wa_id: request.to.replace(/\D/g, '') }
+      : { input: request.recipient!, user_id: request.recipient! };
+    res.json({ messaging_product: 'whatsapp', contacts: [contact], messages: [{ id }] });
+  });
+  versioned.post('/:pnid/media', async (req, res) => {
+    const token = authenticate(req);
+    await uploadMedia(mediaCtx, req, res, phoneNumber(req, token));
+  });
+  versioned.get('/:id', (req, res) => getMedia(mediaCtx, req, res, authenticate(req)));
+  versioned.delete('/:id', (req, res) => deleteMedia(mediaCtx, req, res, authenticate(req)));
+
+  app.use('/:version', (req, _res, next) => {
+    if (req.params.version !== version) throw graphErrors.unknownPath(req.originalUrl.split('?')[0]!);
+    next();
+  }, versioned);
+  app.use((req) => {
+    throw graphErrors.unsupported(req.method === 'GET' ? 'get' : req.method === 'DELETE' ? 'delete' : 'post', req.path.split('/').pop() ?? '');
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof GraphError) {
+      res.status(err.status).json(err.body);
+      return;
+    }
+    const status = (err as { status?: number; type?: string }).status;
+    if (status && status < 500) {
+      // Body parser failures (malformed JSON, too large) and bad multipart.
+      res.status(400).json(graphErrors.invalidParam(`Invalid request body: ${(err as Error).message}`).body);
+      return;
+    }
+    res.status(500).json(graphErrors.unknown().body);
+  });
+
+  const server = await listen(app);
+  baseUrl = server.url;
+
+  return {
+    url: server.url,
+    version,
+    requests,
+    sent,
+    reads,
+    addToken(token, o = {}) {
+      tokens.set(token, { phoneNumberIds: o.phoneNumberIds ? new Set(o.phoneNumberIds) : undefined });
+    },
+    removeToken(token) {
+      tokens.delete(token);
+    },
+    addMedia: (m) => store.add(m),
+    media: (id) => store.items.get(id),
+    failNext: (path, times, response) => failures.add(path, times, response),
+    reset() {
+      requests.length = 0;
+      sent.length = 0;
+      reads.length = 0;
+      store.clear();
+      failures.clear();
+      windows.clear();
+    },
+    close: () => server.close(),
+  };
+}
