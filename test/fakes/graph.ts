@@ -52,6 +52,8 @@ export interface FakeGraph {
   readonly sent: SentMessage[];
   /** Accepted mark-as-read (and typing indicator) calls. */
   readonly reads: ReadReceipt[];
+  /** Runs after a message is accepted and before the response is written (to race status webhooks ahead of it). */
+  onSend(hook: ((wamid: string) => Promise<void>) | undefined): void;
   /** Only known tokens pass; with phoneNumberIds, the token works for those numbers only. */
   addToken(token: string, opts?: { phoneNumberIds?: string[] }): void;
   /** Forget a token (a revoked or expired token then gets 401/190). */
@@ -88,6 +90,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
   const requests: LoggedRequest[] = [];
   const sent: SentMessage[] = [];
   const reads: ReadReceipt[] = [];
+  let beforeSendResponse: ((wamid: string) => Promise<void>) | undefined;
   const windows = new Map<string, number[]>();
   let baseUrl = '';
 
@@ -148,7 +151,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
   app.get('/whatsapp_business/attachments/', (req, res) => downloadMedia(mediaCtx, req, res));
 
   const versioned = express.Router({ mergeParams: true });
-  versioned.post('/:pnid/messages', (req, res) => {
+  versioned.post('/:pnid/messages', async (req, res) => {
     const token = authenticate(req);
     const pnid = phoneNumber(req, token);
     const request = validateSend(req.body);
@@ -160,6 +163,8 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     if (overThroughput(pnid)) throw graphErrors.throughput();
     const id = wamid();
     sent.push({ id, phoneNumberId: pnid, to: request.to, recipient: request.recipient, type: request.type, replyTo: request.replyTo, body: req.body, at: Date.now() });
+    // Meta's status webhook can reach the receiver before this response does; a test hook recreates that race.
+    if (beforeSendResponse) await beforeSendResponse(id);
     // `to` wins over `recipient` (BSUID) when both are present (WA-BSUID); see meta/whatsapp-send-response*.json.
     const contact = request.to
       ? { input: request.to, wa_id: request.to.replace(/\D/g, '') }
@@ -203,6 +208,9 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     requests,
     sent,
     reads,
+    onSend(hook) {
+      beforeSendResponse = hook;
+    },
     addToken(token, o = {}) {
       tokens.set(token, { phoneNumberIds: o.phoneNumberIds ? new Set(o.phoneNumberIds) : undefined });
     },

@@ -74,7 +74,7 @@ export async function harnessEnv(opts: { redisUrl?: string; graphUrl: string; ex
   };
 }
 
-export async function createConnection(baseUrl: string, chatwootUrl: string, inboxId: number, businessId = PHONE_NUMBER_ID): Promise<string> {
+export async function createConnection(baseUrl: string, chatwootUrl: string, inboxId: number, businessId = PHONE_NUMBER_ID, webhookSecret?: string): Promise<string> {
   const res = await fetch(`${baseUrl}/admin/connections`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
@@ -84,7 +84,7 @@ export async function createConnection(baseUrl: string, chatwootUrl: string, inb
       businessId,
       wabaId: '102290129340398',
       metaAccessToken: META_TOKEN,
-      platform: { kind: 'chatwoot', baseUrl: chatwootUrl, accountId: ACCOUNT_ID, inboxId, apiAccessToken: CHATWOOT_TOKEN },
+      platform: { kind: 'chatwoot', baseUrl: chatwootUrl, accountId: ACCOUNT_ID, inboxId, apiAccessToken: CHATWOOT_TOKEN, ...(webhookSecret ? { webhookSecret } : {}) },
     }),
   });
   if (res.status !== 201) throw new Error(`creating the connection answered ${res.status}: ${await res.text()}`);
@@ -117,7 +117,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     await bridge.start();
     baseUrl = `http://127.0.0.1:${bridge.port}`;
   }
-  const connectionId = baseUrl ? await createConnection(baseUrl, chatwoot.url, inbox.id) : '';
+  // Wired like a real install: the connection knows the inbox's signing secret, the inbox's webhook_url points
+  // at the bridge, so every message Chatwoot creates (the bridge's own included) comes back as a webhook.
+  const connectionId = baseUrl ? await createConnection(baseUrl, chatwoot.url, inbox.id, PHONE_NUMBER_ID, inbox.secret ?? undefined) : '';
+  if (connectionId) chatwoot.updateInbox(ACCOUNT_ID, inbox.id, { webhookUrl: `${baseUrl}/webhooks/chatwoot/${connectionId}` });
   return {
     bridge, baseUrl, env, graph, chatwoot, inboxId: inbox.id, connectionId, logs,
     postWebhook: (body, o) => signedPost(baseUrl, body, o),

@@ -48,3 +48,17 @@ export function wamid(): string {
   counter += 1;
   return `wamid.TEST${Date.now().toString(36)}${counter.toString(36).padStart(6, '0')}${Math.random().toString(36).slice(2, 8)}`;
 }
+
+export function statusChange(statuses: Array<{ id: string; status: string; recipient: string; timestamp: number; errors?: Array<Record<string, unknown>> }>, phoneNumberId = PHONE_NUMBER_ID): Record<string, unknown> {
+  return {
+    field: 'messages',
+    value: {
+      messaging_product: 'whatsapp',
+      metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
+      statuses: statuses.map((s) => ({
+        id: s.id, status: s.status, timestamp: String(s.timestamp), recipient_id: s.recipient,
+        ...(s.errors ? { errors: s.errors } : {}),
+      })),
+    },
+  };
+}
