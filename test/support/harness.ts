@@ -45,6 +45,8 @@ export interface Harness {
   graph: FakeGraph;
   chatwoot: FakeChatwoot;
   inboxId: number;
+  /** The inbox's webhook signing secret (Chatwoot ≥ 4.13). */
+  inboxSecret: string;
   connectionId: string;
   logs: string[];
   postWebhook(body: unknown, opts?: { signature?: string | null; raw?: string }): Promise<Response>;
@@ -122,7 +124,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const connectionId = baseUrl ? await createConnection(baseUrl, chatwoot.url, inbox.id, PHONE_NUMBER_ID, inbox.secret ?? undefined) : '';
   if (connectionId) chatwoot.updateInbox(ACCOUNT_ID, inbox.id, { webhookUrl: `${baseUrl}/webhooks/chatwoot/${connectionId}` });
   return {
-    bridge, baseUrl, env, graph, chatwoot, inboxId: inbox.id, connectionId, logs,
+    bridge, baseUrl, env, graph, chatwoot, inboxId: inbox.id, inboxSecret: inbox.secret ?? '', connectionId, logs,
     postWebhook: (body, o) => signedPost(baseUrl, body, o),
     async stop() {
       await bridge?.stop();
