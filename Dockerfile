@@ -7,6 +7,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The platform API's OpenAPI document is compiled in (served at /platform/v1/openapi.json).
+COPY docs ./docs
 RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime

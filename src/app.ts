@@ -5,23 +5,33 @@
 import type { Server } from 'node:http';
 import Redis from 'ioredis';
 import type { Connection as MongoConnection } from 'mongoose';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import type { Config } from './config';
 import { createLogger, type Logger } from './log/logger';
 import { KeyRing } from './crypto/keyring';
 import { Metrics } from './metrics';
 import { connectMongo, ensureIndexes, type IndexReport, type ExpiryDeclaration } from './store/mongo';
 import { ExpirySweeper } from './store/sweeper';
-import { ConnectionRepository } from './store/connections';
+import { ConnectionRepository, type ConnectionRecord } from './store/connections';
 import { InboundKeyRepository } from './store/inbound-keys';
 import { DeliveryRepository } from './store/deliveries';
 import { ContactLinkRepository } from './store/contact-links';
+import { ConversationRecipientRepository } from './store/conversation-recipients';
 import { DeadLetterRepository } from './store/dead-letters';
 import { GraphClient } from './channels/meta/graph-client';
 import { MediaDownloader } from './channels/meta/media';
 import { ChannelRegistry } from './channels/channel';
 import { whatsappChannel } from './channels/whatsapp';
+import { messengerChannel } from './channels/messenger';
+import { instagramChannel } from './channels/instagram';
+import { SEND_API_RATES, SendApiSender } from './channels/meta/send-api-sender';
+import { ProfileResolver } from './core/profiles';
+import { ProfileStateRepository } from './store/profiles';
 import { ChatwootPlatform } from './platforms/chatwoot';
+import { GenericPlatform } from './platforms/generic';
+import { GenericPlatformClient } from './platforms/generic/client';
+import { MediaLinks } from './platforms/generic/media-links';
+import { PlatformRegistry } from './platforms/registry';
 import { ConnectionDirectory } from './core/connection-directory';
 import { InboundRelay } from './core/relay-inbound';
 import { Pipeline } from './queue/pipeline';
@@ -36,6 +46,8 @@ import { Sealer } from './queue/sealed';
 import { createHttpApp } from './http/server';
 import { metaWebhookRouter } from './http/meta-webhook';
 import { adminRouter } from './http/admin';
+import { platformApiRouter } from './http/platform-api';
+import platformApiDocument from '../docs/platform-api.openapi.json';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -77,18 +89,21 @@ export class Bridge {
     const inboundKeys = new InboundKeyRepository(this.db, config.retention.idempotencyDays * DAY_MS);
     const deliveries = new DeliveryRepository(this.db, config.retention.deliveryRecordDays * DAY_MS);
     const links = new ContactLinkRepository(this.db);
+    const recipients = new ConversationRecipientRepository(this.db, this.keys);
     const deadLetters = new DeadLetterRepository(this.db, 14 * DAY_MS);
     const conversations = new ConversationStateRepository(this.db, config.retention.deliveryRecordDays * DAY_MS);
     const held = new HeldStatusRepository(this.db);
+    const profileFetches = new ProfileStateRepository(this.db, 90 * DAY_MS);
     const expiring: ExpiryDeclaration[] = [
       { model: inboundKeys.model, field: 'expiresAt' },
       { model: deliveries.model, field: 'expiresAt' },
       { model: deadLetters.model, field: 'expiresAt' },
       { model: conversations.model, field: 'expiresAt' },
       { model: held.model, field: 'expiresAt' },
+      { model: profileFetches.model, field: 'expiresAt' },
     ];
     this.indexReport = await ensureIndexes(
-      [connections.model, inboundKeys.model, deliveries.model, links.model, deadLetters.model, conversations.model, held.model], expiring, log);
+      [connections.model, inboundKeys.model, deliveries.model, links.model, deadLetters.model, conversations.model, held.model, profileFetches.model, recipients.model], expiring, log);
     this.sweeper = new ExpirySweeper(expiring, log.child({ component: 'sweeper' }));
     this.sweeper.start(this.opts.sweepIntervalMs ?? 60_000);
     this.connections = connections;
@@ -99,9 +114,29 @@ export class Bridge {
     this.laneRedis.on('error', (err) => log.warn('redis error', { err }));
     const sender = new WhatsAppSender(graph, { maxBytes: config.meta.mediaMaxBytes, timeoutMs: config.meta.mediaTimeoutMs },
       new Pacer(this.laneRedis, config.queue.prefix, config.outbound.perNumberPerSecond));
-    const channels = new ChannelRegistry([whatsappChannel(media, sender)]);
-    const chatwoot = new ChatwootPlatform(links, config.chatwoot.requestTimeoutMs);
-    const platformFor = () => chatwoot;
+    // Messenger and Instagram: the Send API on graph.facebook.com, or graph.instagram.com for Instagram-Login tokens.
+    const instagramGraph = new GraphClient({ baseUrl: config.meta.instagramGraphBaseUrl, version: config.meta.graphApiVersion });
+    const sendApi = new SendApiSender({ maxBytes: config.meta.mediaMaxBytes, timeoutMs: config.meta.mediaTimeoutMs }, {
+      all: new Pacer(this.laneRedis, config.queue.prefix, SEND_API_RATES.perSecond),
+      audioVideo: new Pacer(this.laneRedis, config.queue.prefix, SEND_API_RATES.mediaPerSecond),
+    });
+    const channels = new ChannelRegistry([
+      whatsappChannel(media, sender),
+      messengerChannel({ media, sender: sendApi, facebook: graph }),
+      instagramChannel({ media, sender: sendApi, facebook: graph, instagram: instagramGraph }),
+    ]);
+    const sealer = new Sealer(this.keys);
+    const mediaLinks = new MediaLinks(sealer, config.publicUrl, config.generic.mediaLinkTtlS);
+    const platforms = new PlatformRegistry([
+      new ChatwootPlatform(links, config.chatwoot.requestTimeoutMs),
+      new GenericPlatform({
+        client: new GenericPlatformClient({ timeoutMs: config.generic.requestTimeoutMs, userAgent: 'meta-crm-bridge' }),
+        links,
+        recipients,
+        mediaLinks,
+      }),
+    ]);
+    const platformFor = (conn: ConnectionRecord) => platforms.forConnection(conn);
     const directory = new ConnectionDirectory(connections);
     this.directory = directory;
     const relay = new InboundRelay({
@@ -110,6 +145,13 @@ export class Bridge {
       conversations,
       platformFor,
       media: { fetch: (conn, ref) => channels.forKind(conn.channel).fetchMedia(conn, ref) },
+      profiles: new ProfileResolver({
+        state: profileFetches,
+        fetcher: (conn) => {
+          const channel = channels.forKind(conn.channel);
+          return channel.fetchProfile ? (customerId) => channel.fetchProfile!(conn, customerId) : undefined;
+        },
+      }),
     });
     const statuses = new StatusRelay({
       deliveries, held, platformFor,
@@ -129,7 +171,7 @@ export class Bridge {
         enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
         backoff: { baseMs: config.queue.backoffBaseMs, maxMs: config.queue.backoffMaxMs },
       },
-      { channels, directory, relay, outbound, statuses, deadLetters, sealer: new Sealer(this.keys), metrics: this.metrics, log: log.child({ component: 'queue' }), laneRedis: this.laneRedis },
+      { channels, directory, relay, outbound, statuses, deadLetters, sealer, metrics: this.metrics, log: log.child({ component: 'queue' }), laneRedis: this.laneRedis },
     );
     await this.pipeline.webhooks.isReady();
     if (config.role !== 'web') this.pipeline.startWorkers(config.queue.inboundConcurrency);
@@ -149,17 +191,38 @@ export class Bridge {
       }),
       chatwootWebhookRouter({
         connectionById: (id) => directory.byId(id),
+        parse: (conn, body) => platforms.forKind('chatwoot').parseRequest(conn, body),
         enqueue: (connectionId, command, commandId, at) => pipeline.enqueueCommand(connectionId, command, commandId, at),
         firstDelivery: (id) => pipeline.firstDelivery(id),
         isShuttingDown: () => this.shuttingDown,
         metrics: this.metrics,
         log: log.child({ component: 'chatwoot-webhook' }),
       }),
+      platformApiRouter({
+        connectionByApiKey: (key) => connections.findByApiKey(key),
+        connectionById: (id) => directory.byId(id),
+        parse: (conn, body) => platforms.forKind('generic').parseRequest(conn, body),
+        enqueue: (connectionId, command, commandId, at) => pipeline.enqueueCommand(connectionId, command, commandId, at),
+        mediaLinks,
+        openMedia: async (conn, ref) => {
+          const channel = channels.forKind(conn.channel);
+          if (channel.openMedia) return channel.openMedia(conn, ref);
+          const file = await channel.fetchMedia(conn, ref);
+          return { stream: Readable.from([file.bytes]), mimeType: file.mimeType, filename: file.filename, length: file.bytes.length };
+        },
+        openapi: { ...platformApiDocument, servers: [{ url: config.publicUrl, description: 'this bridge' }] },
+        isShuttingDown: () => this.shuttingDown,
+        metrics: this.metrics,
+        log: log.child({ component: 'platform-api' }),
+      }),
       adminRouter({
         adminApiKey: config.adminApiKey, connections, publicUrl: config.publicUrl,
         onConnectionsChanged: () => directory.invalidate(),
         onConnectionCreated: async (conn) => {
-          await chatwoot.prepareInbox(conn, channels.forKind(conn.channel).outbound.replyWindowHours)
+          const { outbound } = channels.forKind(conn.channel);
+          // WhatsApp keeps the platform's own wording (templates); Messenger and Instagram say what they allow.
+          const closed = conn.channel === 'whatsapp' ? undefined : outbound.windowClosedReason(conn);
+          await platformFor(conn).prepareInbox?.(conn, outbound.replyWindowHoursFor?.(conn) ?? outbound.replyWindowHours, closed)
             .catch((err: unknown) => log.warn('could not set the inbox reply window (needs an admin token)', { reason: (err as Error).message }));
         },
       }),

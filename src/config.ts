@@ -18,6 +18,7 @@ export interface Config {
     verifyToken: string;
     graphApiVersion: string;
     graphBaseUrl: string;
+    instagramGraphBaseUrl: string;
     mediaMaxBytes: number;
     mediaTimeoutMs: number;
   };
@@ -40,6 +41,10 @@ export interface Config {
   };
   chatwoot: {
     requestTimeoutMs: number;
+  };
+  generic: {
+    requestTimeoutMs: number;
+    mediaLinkTtlS: number;
   };
   outbound: {
     markReadOnReply: boolean;
@@ -76,6 +81,8 @@ export const SETTINGS: readonly Setting[] = [
     description: 'Graph API version used in every Graph URL (pinned here, never in code)' },
   { env: 'META_GRAPH_BASE_URL', path: 'meta.graphBaseUrl', schema: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://graph.facebook.com'),
     description: 'Graph API host (tests point it at the fake)' },
+  { env: 'META_INSTAGRAM_GRAPH_BASE_URL', path: 'meta.instagramGraphBaseUrl', schema: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://graph.instagram.com'),
+    description: 'Graph host for Instagram connections with an Instagram-Login token (Page-token connections use META_GRAPH_BASE_URL)' },
   { env: 'META_MEDIA_MAX_BYTES', path: 'meta.mediaMaxBytes', schema: Joi.number().integer().min(1024).default(100 * 1024 * 1024),
     description: 'Largest customer media file downloaded (WhatsApp allows 100 MB)' },
   { env: 'META_MEDIA_TIMEOUT_MS', path: 'meta.mediaTimeoutMs', schema: Joi.number().integer().min(100).default(30_000),
@@ -108,6 +115,10 @@ export const SETTINGS: readonly Setting[] = [
     description: "Inbound ids are remembered this long; must exceed Meta's 7-day redelivery (min 8, max 90)" },
   { env: 'CHATWOOT_TIMEOUT_MS', path: 'chatwoot.requestTimeoutMs', schema: Joi.number().integer().min(100).default(15_000),
     description: 'Time limit for one Chatwoot API call' },
+  { env: 'GENERIC_PLATFORM_TIMEOUT_MS', path: 'generic.requestTimeoutMs', schema: Joi.number().integer().min(100).default(10_000),
+    description: 'Time limit for one event POSTed to a generic platform (no answer in time = retried)' },
+  { env: 'GENERIC_PLATFORM_MEDIA_LINK_TTL_S', path: 'generic.mediaLinkTtlS', schema: Joi.number().integer().min(30).max(86_400).default(900),
+    description: 'How long a media download link in a generic-platform event stays valid (each delivery mints fresh ones)' },
   { env: 'OUTBOUND_MARK_READ', path: 'outbound.markReadOnReply', schema: Joi.boolean().default(true),
     description: "When an agent replies, mark the customer's messages read on WhatsApp (blue ticks)" },
   { env: 'OUTBOUND_PER_NUMBER_PER_SECOND', path: 'outbound.perNumberPerSecond', schema: Joi.number().integer().min(1).max(1000).default(80),

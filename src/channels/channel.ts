@@ -3,9 +3,10 @@
  * A channel turns a webhook body into neutral events (pure), and fetches the media those events point to.
  */
 import type { ChannelKind, MediaRef, ParsedDelivery } from '../core/events';
+import type { CustomerProfile } from '../core/profiles';
 import type { OutboundReply, Recipient } from '../core/outbound';
 import type { ConnectionRecord } from '../store/connections';
-import type { DownloadedMedia } from './meta/media';
+import type { DownloadedMedia, MediaStream } from './meta/media';
 
 export interface Channel {
   readonly kind: ChannelKind;
@@ -13,7 +14,27 @@ export interface Channel {
   readonly objects: readonly string[];
   parse(body: unknown): ParsedDelivery;
   fetchMedia(conn: ConnectionRecord, ref: MediaRef): Promise<DownloadedMedia>;
+  /** The same file streamed, never held whole (platforms that fetch media by link). fetchMedia is the fallback. */
+  openMedia?(conn: ConnectionRecord, ref: MediaRef): Promise<MediaStream>;
+  /** The customer's name and picture, for channels whose webhooks carry only an id (Messenger, Instagram). */
+  fetchProfile?(conn: ConnectionRecord, customerId: string): Promise<CustomerProfile>;
+  /**
+   * Meta echoes every send back as a webhook (Messenger, Instagram). Replies then go through the customer's own
+   * lane, so the echo of a send is handled only after the send is recorded (see Pipeline.enqueueCommand).
+   */
+  readonly echoesSends?: boolean;
   readonly outbound: ChannelOutbound;
+}
+
+export type { CustomerProfile };
+
+/** What the relay knows about the conversation when it plans a reply. */
+export interface ReplyContext {
+  conn: ConnectionRecord;
+  /** Time since the customer's last message, when known. */
+  sinceCustomerMs?: number;
+  /** The platform's id of the reply. */
+  platformMessageId?: string;
 }
 
 /** One request a reply becomes (text, each attachment, a template…). Sent and recorded one by one. */
@@ -33,16 +54,18 @@ export interface ChannelOutbound {
   /** Hours after the customer's last message in which a free-form reply may be sent. */
   readonly replyWindowHours: number;
   /** Pure: the parts of a reply, in order. Throws PermanentError when the reply cannot be sent at all. */
-  plan(reply: OutboundReply, recipient: Recipient, replyToExternalId?: string): OutboundPart[];
+  plan(reply: OutboundReply, recipient: Recipient, replyToExternalId?: string, context?: ReplyContext): OutboundPart[];
+  /** The window of this connection, when a connection option can widen it (Messenger's HUMAN_AGENT tag: 7 days). */
+  replyWindowHoursFor?(conn: ConnectionRecord): number;
   /** Sends one part; returns Meta's id for it. */
   send(conn: ConnectionRecord, part: OutboundPart): Promise<string>;
   markRead?(conn: ConnectionRecord, externalId: string, typing: boolean): Promise<void>;
   /** Turns an error from send() into words for the agent. */
-  describeFailure(err: unknown): SendFailure;
+  describeFailure(err: unknown, conn?: ConnectionRecord): SendFailure;
   /** An error Meta reported asynchronously (a failed status), in words for the agent. */
   describeStatusError(code: number, title?: string, details?: string): string;
   /** What the agent reads when a free-form reply is attempted outside the window. */
-  windowClosedReason(): string;
+  windowClosedReason(conn?: ConnectionRecord): string;
 }
 
 /** An explicit, checked list: two channels claiming one webhook object is a start-up error. */

@@ -15,6 +15,8 @@ export interface CustomerRef {
   bsuid?: string;
   username?: string;
   name?: string;
+  /** A picture of the customer (Messenger/Instagram profile_pic), when the channel could fetch one. */
+  avatarUrl?: string;
 }
 
 export type MediaKind = 'image' | 'audio' | 'video' | 'document' | 'sticker';
@@ -88,7 +90,54 @@ export interface StatusEvent extends EventBase {
   errors: MetaErrorInfo[];
 }
 
-export type InboundEvent = InboundMessageEvent | ReactionEvent | StatusEvent;
+/**
+ * A message the business itself sent, as Meta shows it back (Messenger message_echoes, Instagram is_echo): sent by
+ * the bridge, or by a person in the Page inbox, the Instagram app or another tool. `customer` is who received it.
+ */
+export interface EchoEvent extends Omit<InboundMessageEvent, 'kind'> {
+  kind: 'echo';
+  /** The Meta app that sent it, when Meta says (the Page inbox has an app id of its own). */
+  appId?: string;
+  /** The string the sender attached to the send (Messenger `metadata`, echoed back verbatim). */
+  metadata?: string;
+  /** The send carried the bridge's own metadata tag: the bridge sent it, whether or not it recorded the send. */
+  taggedByBridge?: boolean;
+}
+
+/** The customer changed the text of an earlier message. */
+export interface EditEvent extends EventBase {
+  kind: 'edit';
+  customer: CustomerRef;
+  /** Meta's id of the message that was edited. */
+  targetExternalId: string;
+  /** The text as it now reads. */
+  text: string;
+  /** How many times the message has been edited so far, when Meta says. */
+  editCount?: number;
+}
+
+/** The customer unsent (deleted for everyone) an earlier message. */
+export interface UnsendEvent extends EventBase {
+  kind: 'unsend';
+  customer: CustomerRef;
+  targetExternalId: string;
+}
+
+/**
+ * A receipt that covers every earlier business message of the conversation (Messenger delivery and read
+ * watermarks, Instagram's seen receipt), not one message: each outgoing message up to it takes the status.
+ */
+export interface WatermarkEvent extends EventBase {
+  kind: 'watermark';
+  status: 'delivered' | 'read';
+  customer: CustomerRef;
+  /** Everything the business sent up to this moment (Meta's clock, ms) is covered; absent when only ids are known. */
+  upTo?: number;
+  /** Meta ids the receipt names (Messenger delivery.mids, Instagram read.mid); they are covered too. */
+  externalIds: string[];
+}
+
+export type InboundEvent = InboundMessageEvent | ReactionEvent | StatusEvent | EchoEvent | EditEvent | UnsendEvent | WatermarkEvent;
 
 /** Something in a delivery that is not an event for a customer conversation (account-level errors, template updates…). */
 export interface Oddity {

@@ -4,9 +4,10 @@
  * once, visibly, with a reason the agent can act on; what can is retried by the queue.
  */
 import type { ReplyCommand, TypingCommand, ConversationResolvedCommand } from './outbound';
+import type { ChannelKind } from './events';
 import type { ConnectionRecord, ConnectionRepository } from '../store/connections';
 import { InboundKeyRepository } from '../store/inbound-keys';
-import type { DeliveryRepository } from '../store/deliveries';
+import { DeliveryRepository } from '../store/deliveries';
 import type { ConversationStateRepository } from '../store/conversation-state';
 import type { Platform } from '../platforms/platform';
 import type { ChannelRegistry } from '../channels/channel';
@@ -15,6 +16,8 @@ import type { Logger } from '../log/logger';
 import { PermanentError, RetryableError, errorMessage } from './errors';
 
 export type ReplyOutcome = 'sent' | 'duplicate' | 'failed';
+
+const CHANNEL_NAMES: Readonly<Record<ChannelKind, string>> = { whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram' };
 
 export interface OutboundSettings {
   markReadOnReply: boolean;
@@ -52,10 +55,14 @@ export class OutboundRelay {
     } catch (err) {
       const channel = this.deps.channels.forKind(conn.channel);
       const failure = err instanceof PermanentError || !(err instanceof RetryableError)
-        ? channel.outbound.describeFailure(err)
+        ? channel.outbound.describeFailure(err, conn)
         : undefined;
       if (failure && !failure.retryable) {
-        await this.fail(conn, cmd, failure.text, log);
+        // The report can fail (the platform is down): the claim is released so the retry does not wait out a lease.
+        await this.fail(conn, cmd, failure.text, log).catch(async (reportErr: unknown) => {
+          await keys.endLease(key).catch(() => undefined);
+          throw reportErr;
+        });
         if (failure.reauth) await this.needsReauth(conn);
         await keys.markDone(key);
         return 'failed';
@@ -67,7 +74,7 @@ export class OutboundRelay {
 
   /** Retries ran out: the agent sees the last reason. */
   async giveUp(conn: ConnectionRecord, cmd: ReplyCommand, err: unknown, log: Logger): Promise<void> {
-    const failure = this.deps.channels.forKind(conn.channel).outbound.describeFailure(err);
+    const failure = this.deps.channels.forKind(conn.channel).outbound.describeFailure(err, conn);
     await this.fail(conn, cmd, `${failure.text} (gave up after several attempts)`, log);
     await this.deps.keys.markDone(OutboundRelay.keyOf(conn, cmd.platformMessageId));
   }
@@ -93,23 +100,28 @@ export class OutboundRelay {
     const channel = this.deps.channels.forKind(conn.channel);
     if (cmd.reply.templateError) throw new PermanentError(cmd.reply.templateError);
     if (conn.health === 'needs_reauth') {
-      throw new PermanentError('The WhatsApp connection needs re-authorisation: an administrator must reconnect it before replies can be sent.');
+      throw new PermanentError(`The ${CHANNEL_NAMES[conn.channel]} connection needs re-authorisation: an administrator must reconnect it before replies can be sent.`);
     }
     const state = await conversations.get(conn.id, cmd.platformConversationId);
-    if (!cmd.reply.template && !(state && this.insideWindow(state.lastInboundAt.getTime(), channel.outbound.replyWindowHours, now))) {
-      // Fail here, with the template hint, instead of a round trip that Meta would refuse with 131047.
-      throw new PermanentError(channel.outbound.windowClosedReason());
+    const windowHours = channel.outbound.replyWindowHoursFor?.(conn) ?? channel.outbound.replyWindowHours;
+    if (!cmd.reply.template && !(state && this.insideWindow(state.lastInboundAt.getTime(), windowHours, now))) {
+      // Fail here, with the channel's hint (WhatsApp: send a template), instead of a round trip Meta would refuse.
+      throw new PermanentError(channel.outbound.windowClosedReason(conn));
     }
     const replyTo = await this.resolveReplyTo(conn, cmd);
-    const parts = channel.outbound.plan(cmd.reply, cmd.recipient, replyTo);
+    const parts = channel.outbound.plan(cmd.reply, cmd.recipient, replyTo, {
+      conn, sinceCustomerMs: state ? now - state.lastInboundAt.getTime() : undefined, platformMessageId: cmd.platformMessageId,
+    });
     if (parts.length === 0) throw new PermanentError('The reply is empty: nothing to send.');
     const alreadySent = new Set((await deliveries.partsOf(conn.id, cmd.platformMessageId)).map((p) => p.part));
     for (const part of parts) {
       if (alreadySent.has(part.index)) continue;
+      const sentAt = new Date();
       const externalId = await channel.outbound.send(conn, part);
       await deliveries.record({
         connectionId: conn.id, direction: 'outbound', externalId, part: part.index,
         platformConversationId: cmd.platformConversationId, platformMessageId: cmd.platformMessageId, status: 'pending',
+        customerKey: DeliveryRepository.customerKeyOf(conn.id, cmd.recipient.id), sentAt,
       });
       await statuses.releaseHeld(conn, externalId);
       log.info('reply part sent', { part: part.index, kind: part.kind, of: parts.length });
@@ -120,7 +132,7 @@ export class OutboundRelay {
     }
   }
 
-  /** Chatwoot knows Meta's id only for customer messages; for agent messages the bridge's records map it. */
+  /** Platforms know Meta's id only for customer messages; for agent messages the bridge's records map it. */
   private async resolveReplyTo(conn: ConnectionRecord, cmd: ReplyCommand): Promise<string | undefined> {
     const replyTo = cmd.reply.replyTo;
     if (!replyTo) return undefined;
@@ -132,7 +144,7 @@ export class OutboundRelay {
 
   private async fail(conn: ConnectionRecord, cmd: ReplyCommand, reason: string, log: Logger): Promise<void> {
     log.warn('reply failed', { reason });
-    await this.deps.platformFor(conn).updateStatus(conn, { conversationId: cmd.platformConversationId, messageId: cmd.platformMessageId }, 'failed', reason);
+    await this.deps.platformFor(conn).reportFailure(conn, { conversationId: cmd.platformConversationId, messageId: cmd.platformMessageId }, reason);
   }
 
   private async needsReauth(conn: ConnectionRecord): Promise<void> {

@@ -9,13 +9,16 @@
 import express, { Router } from 'express';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { HttpError } from './errors';
-import { parseChatwootWebhook, verifyChatwootSignature } from '../platforms/chatwoot/webhook';
-import type { ConnectionRecord } from '../store/connections';
+import { verifyChatwootSignature } from '../platforms/chatwoot/webhook';
+import type { ParsedPlatformRequest } from '../platforms/platform';
+import { isPlatform, type ConnectionRecord } from '../store/connections';
 import type { Metrics } from '../metrics';
 import type { Logger } from '../log/logger';
 
 export interface ChatwootWebhookDeps {
   connectionById(id: string): Promise<ConnectionRecord | null>;
+  /** The Chatwoot adapter's reading of a webhook body (Platform.parseRequest). */
+  parse(conn: ConnectionRecord<'chatwoot'>, body: unknown): Promise<ParsedPlatformRequest>;
   enqueue(connectionId: string, command: import('../core/outbound').OutboundCommand, commandId: string, receivedAt: number): Promise<void>;
   firstDelivery(deliveryId: string): Promise<boolean>;
   isShuttingDown(): boolean;
@@ -24,11 +27,11 @@ export interface ChatwootWebhookDeps {
 }
 
 /** The URL secret for Chatwoot versions that cannot sign: derived, so nothing more is stored. */
-export function chatwootPathToken(conn: ConnectionRecord): string {
+export function chatwootPathToken(conn: ConnectionRecord<'chatwoot'>): string {
   return createHmac('sha256', conn.platform.apiToken).update(`chatwoot-webhook-path:${conn.id}`).digest('base64url').slice(0, 32);
 }
 
-export function chatwootWebhookUrl(publicUrl: string, conn: ConnectionRecord): string {
+export function chatwootWebhookUrl(publicUrl: string, conn: ConnectionRecord<'chatwoot'>): string {
   const base = `${publicUrl.replace(/\/+$/, '')}/webhooks/chatwoot/${conn.id}`;
   return conn.platform.webhookSecret ? base : `${base}/${chatwootPathToken(conn)}`;
 }
@@ -49,7 +52,7 @@ export function chatwootWebhookRouter(deps: ChatwootWebhookDeps): Router {
       const receivedAt = Date.now();
       if (deps.isShuttingDown()) throw new HttpError('shutting_down', 'shutting down; try again later');
       const conn = await deps.connectionById(String(req.params.connectionId));
-      if (!conn) { count('unknown_connection'); throw new HttpError('not_found', 'no such connection'); }
+      if (!conn || !isPlatform(conn, 'chatwoot')) { count('unknown_connection'); throw new HttpError('not_found', 'no such connection'); }
       const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       if (conn.platform.webhookSecret) {
         const verdict = verifyChatwootSignature(raw, req.get('x-chatwoot-timestamp'), req.get('x-chatwoot-signature'), conn.platform.webhookSecret);
@@ -61,13 +64,14 @@ export function chatwootWebhookRouter(deps: ChatwootWebhookDeps): Router {
       let body: unknown;
       try { body = JSON.parse(raw.toString('utf8')); } catch { count('malformed'); throw new HttpError('malformed_body', 'request body is not valid JSON'); }
 
-      const parsed = parseChatwootWebhook(body, conn.platform.inboxId);
+      const parsed = await deps.parse(conn, body);
+      if ('invalid' in parsed) { count('ignored'); res.status(200).json({ ok: true, ignored: parsed.invalid.join('; ') }); return; }
       if ('ignored' in parsed) { count('ignored'); res.status(200).json({ ok: true, ignored: parsed.ignored }); return; }
       const deliveryId = req.get('x-chatwoot-delivery');
       try {
         // Chatwoot's delivery id and the message id both dedupe: Chatwoot emits duplicate message_created events.
         if (deliveryId && !(await deps.firstDelivery(deliveryId))) { count('duplicate_delivery'); res.status(200).json({ ok: true, duplicate: true }); return; }
-        await deps.enqueue(conn.id, parsed.command, parsed.deliveryKey, receivedAt);
+        await deps.enqueue(conn.id, parsed.command, parsed.commandId, receivedAt);
       } catch (err) {
         count('queue_unavailable');
         deps.log.warn('could not queue a Chatwoot webhook', { reason: (err as Error).message, requestId: res.locals.requestId });

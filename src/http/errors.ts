@@ -11,12 +11,14 @@ export const ERROR_STATUS = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  gone: 410,
   malformed_body: 400,
   invalid_request: 400,
   body_too_large: 413,
   unsupported_media_type: 415,
   queue_unavailable: 503,
   shutting_down: 503,
+  upstream_failed: 502,
   internal: 500,
 } as const;
 

@@ -72,7 +72,11 @@ function customerKeyOf(event: InboundEvent): string {
 }
 
 function laneOf(connectionId: string, event: InboundEvent): string {
-  const customer = createHash('sha256').update(customerKeyOf(event)).digest('base64url').slice(0, 22);
+  return customerLane(connectionId, customerKeyOf(event));
+}
+
+function customerLane(connectionId: string, customerKey: string): string {
+  const customer = createHash('sha256').update(customerKey).digest('base64url').slice(0, 22);
   return `${connectionId}:${customer}`;
 }
 
@@ -171,7 +175,7 @@ export class Pipeline {
     const client = this.webhooks.client as unknown as Redis;
     if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
     const payload: LanePayload = { direction: 'outbound', connectionId, receivedAt, command };
-    const lane = `${connectionId}:out:${command.platformConversationId}`;
+    const lane = await this.commandLane(connectionId, command);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new QueueUnavailable('redis did not answer in time')), this.opts.enqueueTimeoutMs);
@@ -181,6 +185,20 @@ export class Pipeline {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A command's lane: its conversation's own, except for a reply on a channel that echoes sends (Messenger,
+   * Instagram), which goes into the customer's lane. The echo of a send lands there too, behind the reply, and
+   * the lane works one entry at a time: the echo is handled only after the reply recorded the Meta id of every
+   * part it sent. That ordering — not a timer — is what tells the bridge's own echoes from a person's.
+   */
+  private async commandLane(connectionId: string, command: OutboundCommand): Promise<string> {
+    if (command.kind === 'reply') {
+      const conn = await this.deps.directory.byId(connectionId);
+      if (conn && this.deps.channels.forKind(conn.channel).echoesSends) return customerLane(connectionId, command.recipient.id);
+    }
+    return `${connectionId}:out:${command.platformConversationId}`;
   }
 
   /** True the first time a platform delivery id is seen (Redis SET NX, kept a day). */
@@ -243,6 +261,11 @@ export class Pipeline {
       metrics.events.inc({ channel: event.channel, kind: 'status', outcome });
       return;
     }
+    if (event.kind === 'watermark') {
+      const outcome = await this.deps.statuses.applyWatermark(conn, event);
+      metrics.events.inc({ channel: event.channel, kind: 'watermark', outcome });
+      return;
+    }
     const outcome = await this.deps.relay.forward(conn, event, { attempt, maxAttempts: this.opts.attempts }, log.child({ eventId: event.externalId }));
     metrics.events.inc({ channel: event.channel, kind: event.kind, outcome });
     if (outcome === 'forwarded') {
@@ -251,12 +274,17 @@ export class Pipeline {
   }
 
   private async giveUp(payload: LanePayload, eventId: string, attempts: number, err: unknown): Promise<void> {
-    const reason = errorMessage(err);
+    let reason = errorMessage(err);
     this.deps.metrics.deadLetters.inc({ direction: payload.direction });
     this.deps.log.error('work given up on', { connectionId: payload.connectionId, eventId, attempts, reason });
     if (payload.direction === 'outbound' && payload.command.kind === 'reply') {
       const conn = await this.deps.directory.byId(payload.connectionId);
-      if (conn) await this.deps.outbound.giveUp(conn, payload.command, err, this.deps.log);
+      // Showing the failure to the agent may fail too (the platform is what is down): the dead letter still gets written.
+      if (conn) {
+        await this.deps.outbound.giveUp(conn, payload.command, err, this.deps.log).catch((reportErr: unknown) => {
+          reason = `${reason}; reporting the failure to the platform failed too: ${errorMessage(reportErr)}`;
+        });
+      }
     }
     await this.deps.deadLetters.add({ connectionId: payload.connectionId, direction: payload.direction, eventId, reason, attempts });
   }

@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 export interface ContactLink {
   platformContactId: string;
   platformConversationId: string;
+  /** A fingerprint of the customer profile the platform was last told (generic platform: contact events). */
+  profileHash?: string;
 }
 
 interface ContactLinkDoc extends ContactLink {
@@ -23,6 +25,7 @@ const schema = new Schema<ContactLinkDoc>(
     connectionId: { type: String, required: true },
     platformContactId: { type: String, required: true },
     platformConversationId: { type: String, required: true },
+    profileHash: { type: String, required: false },
   },
   { timestamps: { createdAt: false, updatedAt: true }, versionKey: false, collection: 'contact_links' },
 );
@@ -63,7 +66,8 @@ export class ContactLinkRepository {
     if (hit) return hit;
     const doc = await this.model.findById(key).lean<ContactLinkDoc>();
     if (!doc) return null;
-    const link = { platformContactId: doc.platformContactId, platformConversationId: doc.platformConversationId };
+    const link: ContactLink = { platformContactId: doc.platformContactId, platformConversationId: doc.platformConversationId };
+    if (doc.profileHash) link.profileHash = doc.profileHash;
     this.cache.set(key, link);
     return link;
   }

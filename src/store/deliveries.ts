@@ -3,8 +3,9 @@
  * Ids, status and timestamps only — never message text, never phone numbers. They expire (TTL + sweeper).
  */
 import { Schema, type Connection as MongoConnection, type Model } from 'mongoose';
+import { createHash } from 'node:crypto';
 import type { TrackedStatus } from '../core/status-merge';
-import { mergeStatus } from '../core/status-merge';
+import { mergeStatus, statusRank } from '../core/status-merge';
 
 export type Direction = 'inbound' | 'outbound';
 
@@ -20,6 +21,12 @@ interface DeliveryDoc {
   status: TrackedStatus | 'forwarded';
   /** Outbound: Meta's failure reason, readable, when status is failed. */
   error?: string;
+  /** Outbound: the status the platform was last told for the whole platform message (kept on every part). */
+  shown?: TrackedStatus;
+  /** Outbound: who it went to, as a salted hash (DeliveryRepository.customerKeyOf), for receipts that cover a whole conversation. */
+  customerKey?: string;
+  /** Outbound: when it went out (Meta's clock once Meta echoed it; until then the moment before the send). */
+  sentAt?: Date;
   createdAt: Date;
   updatedAt: Date;
   expiresAt: Date;
@@ -37,18 +44,43 @@ const schema = new Schema<DeliveryDoc>(
     part: { type: Number, required: false },
     status: { type: String, required: true },
     error: { type: String, required: false },
+    shown: { type: String, required: false },
+    customerKey: { type: String, required: false },
+    sentAt: { type: Date, required: false },
     expiresAt: { type: Date, required: true },
   },
   { timestamps: true, versionKey: false, collection: 'delivery_records' },
 );
 schema.index({ connectionId: 1, externalId: 1 }, { unique: true });
 schema.index({ connectionId: 1, platformMessageId: 1 });
+// Watermark receipts (Messenger delivery/read): a customer's outgoing messages up to a moment.
+schema.index({ connectionId: 1, customerKey: 1, sentAt: 1 });
 
 export class DeliveryRepository {
   readonly model: Model<DeliveryDoc>;
 
   constructor(db: MongoConnection, private readonly retentionMs: number) {
     this.model = db.model<DeliveryDoc>('Delivery', schema);
+  }
+
+  /** The key outbound records carry for their customer: a hash, so no customer id is stored in clear. */
+  static customerKeyOf(connectionId: string, customerId: string): string {
+    return createHash('sha256').update(`${connectionId}\u0000customer\u0000${customerId}`).digest('base64url');
+  }
+
+  /**
+   * The outgoing messages to one customer sent up to `upTo` whose status is still below `status`: what a
+   * watermark receipt ("everything before this moment was delivered / read") moves forward.
+   */
+  async outboundUpTo(connectionId: string, customerKey: string, upTo: Date, status: TrackedStatus): Promise<DeliveryRecord[]> {
+    const below = (['pending', 'sent', 'delivered', 'read'] as const).filter((s) => statusRank(s) < statusRank(status));
+    return this.model.find({ connectionId, customerKey, direction: 'outbound', sentAt: { $lte: upTo }, status: { $in: below } })
+      .sort({ sentAt: 1 }).lean<DeliveryRecord[]>();
+  }
+
+  /** Meta's own time for a send, learnt from its echo: watermarks then compare like with like. */
+  async setSentAt(connectionId: string, externalId: string, sentAt: Date): Promise<void> {
+    await this.model.updateOne({ connectionId, externalId, direction: 'outbound' }, { $set: { sentAt } });
   }
 
   /** Records a forwarded message. Idempotent: a repeat for the same Meta id leaves the first record. */
@@ -71,6 +103,11 @@ export class DeliveryRepository {
   /** Every Meta message one platform message went out as, in part order. */
   async partsOf(connectionId: string, platformMessageId: string): Promise<DeliveryRecord[]> {
     return this.model.find({ connectionId, platformMessageId, direction: 'outbound' }).sort({ part: 1 }).lean<DeliveryRecord[]>();
+  }
+
+  /** The platform now shows `status` for this platform message (so a retry after a failed push pushes again). */
+  async markShown(connectionId: string, platformMessageId: string, status: TrackedStatus): Promise<void> {
+    await this.model.updateMany({ connectionId, platformMessageId, direction: 'outbound' }, { $set: { shown: status } });
   }
 
   /**

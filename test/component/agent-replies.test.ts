@@ -59,6 +59,8 @@ describe('agent replies reach WhatsApp', () => {
     assert.ok(doc.id && doc.id !== '<upload>');
     assert.deepEqual(sent[0]!.body.context, { message_id: c.wamid });
     assert.equal(sent[1]!.body.context, undefined);
+    // The read receipt follows the last part; wait for it so the count below is complete.
+    await eventually(() => assert.ok(h.graph.reads.some((r) => r.messageId === c.wamid)));
     const sendRequests = h.graph.requests.filter((r) => r.method === 'POST' && /\/messages$/.test(r.path)).length - sendRequestsBefore;
     // 3 accepted + 1 refused (the injected 500) + the read receipt.
     assert.equal(sendRequests, 5, 'the failed third part was retried, the first two were not sent again');

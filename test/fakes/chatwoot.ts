@@ -41,6 +41,8 @@ export interface ContactRecord {
   phone_number: string | null;
   identifier: string | null;
   blocked: boolean;
+  /** What the bridge sent as avatar_url (real Chatwoot downloads it into the contact's avatar). */
+  avatar_url: string | null;
   additional_attributes: Json;
   custom_attributes: Json;
   contact_inboxes: Array<{ inbox_id: number; source_id: string }>;
@@ -202,7 +204,7 @@ export async function startFakeChatwoot(opts: FakeChatwootOptions = {}): Promise
       return inbox;
     },
     contacts: (accountId) => [...state.contacts.values()].filter((c) => c.accountId === accountId).sort((a, b) => a.id - b.id).map((c) => ({
-      id: c.id, name: c.name, email: c.email, phone_number: c.phoneNumber, identifier: c.identifier, blocked: c.blocked,
+      id: c.id, name: c.name, email: c.email, phone_number: c.phoneNumber, identifier: c.identifier, blocked: c.blocked, avatar_url: c.avatarUrl,
       additional_attributes: structuredClone(c.additionalAttributes), custom_attributes: structuredClone(c.customAttributes),
       contact_inboxes: state.contactInboxesOf(c.id).map((ci) => ({ inbox_id: ci.inboxId, source_id: ci.sourceId })),
     })),

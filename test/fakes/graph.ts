@@ -3,6 +3,10 @@
  * Graph does (meta-api-notes §1 auth + error envelope, §3 send, §4 media) and refuses what Graph refuses:
  * unknown tokens (401/190), missing tokens (401/104), a wrong API version, malformed sends (400/100, 131009),
  * bad uploads (131053), throughput over the limit (130429), expired media URLs (404).
+ *
+ * It also fakes the Messenger / Instagram Send API and User Profile API (graph/send-api.ts), on both hosts:
+ * graph.facebook.com at `/{version}/…` and graph.instagram.com at `/ig-host/{version}/…` (point
+ * META_INSTAGRAM_GRAPH_BASE_URL at `<url>/ig-host`), and a CDN (`/cdn/…`, no token) for webhook attachment links.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { randomBytes } from 'node:crypto';
@@ -10,9 +14,15 @@ import { FailureQueue, listen, newLogEntry, summarizeMultipart, type LoggedReque
 import { GraphError, defaultBodyFor, fbtraceId, graphErrors, type GraphErrorResponse } from './graph/errors';
 import { MediaStore, deleteMedia, downloadMedia, getMedia, uploadMedia, type MediaContext, type StoredMedia } from './graph/media';
 import { validateSend, type MessageType } from './graph/send-validation';
+import {
+  isProfilePath, isSendApiPath, profile, sendApiMessage, userKey,
+  type GraphHost, type MessagingGrant, type MessagingUser, type SendApiContext, type SendApiMessage,
+} from './graph/send-api';
 
 export { graphErrors, GraphError } from './graph/errors';
 export type { StoredMedia } from './graph/media';
+export { sendApiErrors } from './graph/send-api';
+export type { MessagingUser, SendApiMessage } from './graph/send-api';
 
 export interface FakeGraphOptions {
   /** The one API version this fake serves; default 'v25.0'. Any other version in a path is refused. */
@@ -62,6 +72,18 @@ export interface FakeGraph {
   media(id: string): StoredMedia | undefined;
   /** The next `times` requests whose path matches get this answer (body defaults to a Graph envelope for the status). */
   failNext(path: RegExp, times: number, response: GraphErrorResponse): void;
+  /** Messages accepted by the Send API (Messenger, Instagram), on either host. */
+  readonly sendApi: SendApiMessage[];
+  /** A Page token: Messenger for the Page, and Instagram for the account linked to it (graph.facebook.com). */
+  addPageToken(token: string, grant: { pageId: string; instagramId?: string }): void;
+  /** An Instagram-Login token for one Instagram account (graph.instagram.com only). */
+  addInstagramLoginToken(token: string, grant: { instagramId: string }): void;
+  /** A customer of a Page / Instagram account: who may be messaged, their profile, when they last wrote (default now). */
+  addMessagingUser(user: { businessId: string; id: string; profile?: Record<string, string>; lastMessageAt?: number; unavailable?: boolean }): MessagingUser;
+  /** The customer wrote now (or at `at`): the windows are measured from here. */
+  customerWrote(businessId: string, userId: string, at?: number): void;
+  /** A file on the fake CDN (like fbcdn / lookaside links in Messenger webhooks): served without a token. */
+  addCdnFile(file: { bytes: Buffer; mimeType: string; name?: string }): string;
   /** Clears requests, sent, reads, media, pending failures and throughput counters. Tokens stay. */
   reset(): void;
   close(): Promise<void>;
@@ -69,6 +91,8 @@ export interface FakeGraph {
 
 interface TokenGrant {
   phoneNumberIds?: Set<string>;
+  /** Page and Instagram-Login tokens (and the host they work on); they act for no WhatsApp number. */
+  messaging?: MessagingGrant;
 }
 
 function bearer(req: Request): string | undefined {
@@ -93,6 +117,16 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
   let beforeSendResponse: ((wamid: string) => Promise<void>) | undefined;
   const windows = new Map<string, number[]>();
   let baseUrl = '';
+  const messagingUsers = new Map<string, MessagingUser>();
+  const sendApiSent: SendApiMessage[] = [];
+  const cdn = new Map<string, { bytes: Buffer; mimeType: string }>();
+  const sendApiCtx: SendApiContext = {
+    grantOf: (token) => tokens.get(token)?.messaging,
+    users: messagingUsers,
+    sent: sendApiSent,
+    beforeResponse: () => beforeSendResponse,
+    overThroughput: (senderId) => overThroughput(senderId),
+  };
 
   const mayUse = (token: string, phoneNumberId: string): boolean => {
     const grant = tokens.get(token);
@@ -149,8 +183,33 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
   });
 
   app.get('/whatsapp_business/attachments/', (req, res) => downloadMedia(mediaCtx, req, res));
+  app.get('/cdn/:key', (req, res) => {
+    const file = cdn.get(String(req.params.key));
+    if (!file) { res.status(404).type('text/plain').send('Not Found'); return; }
+    res.status(200).set({ 'Content-Type': file.mimeType, 'Content-Length': String(file.bytes.length) }).end(file.bytes);
+  });
+
+  // Send API and profiles: graph.facebook.com (Page tokens) below, graph.instagram.com (Instagram-Login tokens) here.
+  const sendApiOn = (host: GraphHost) => {
+    const router = express.Router({ mergeParams: true });
+    router.post('/:pnid/messages', async (req, res, next) => {
+      if (!isSendApiPath(sendApiCtx, req, host)) { next(); return; }
+      await sendApiMessage(sendApiCtx, req, res, host);
+    });
+    router.get('/:id', (req, res, next) => {
+      if (host === 'facebook' && !isProfilePath(sendApiCtx, req)) { next(); return; }
+      profile(sendApiCtx, req, res, host);
+    });
+    return router;
+  };
+  const checkVersion = (req: Request, _res: Response, next: NextFunction): void => {
+    if (req.params.version !== version) throw graphErrors.unknownPath(req.originalUrl.split('?')[0]!);
+    next();
+  };
+  app.use('/ig-host/:version', checkVersion, sendApiOn('instagram'));
 
   const versioned = express.Router({ mergeParams: true });
+  versioned.use(sendApiOn('facebook'));
   versioned.post('/:pnid/messages', async (req, res) => {
     const token = authenticate(req);
     const pnid = phoneNumber(req, token);
@@ -178,10 +237,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
   versioned.get('/:id', (req, res) => getMedia(mediaCtx, req, res, authenticate(req)));
   versioned.delete('/:id', (req, res) => deleteMedia(mediaCtx, req, res, authenticate(req)));
 
-  app.use('/:version', (req, _res, next) => {
-    if (req.params.version !== version) throw graphErrors.unknownPath(req.originalUrl.split('?')[0]!);
-    next();
-  }, versioned);
+  app.use('/:version', checkVersion, versioned);
   app.use((req) => {
     throw graphErrors.unsupported(req.method === 'GET' ? 'get' : req.method === 'DELETE' ? 'delete' : 'post', req.path.split('/').pop() ?? '');
   });
@@ -217,6 +273,28 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     removeToken(token) {
       tokens.delete(token);
     },
+    sendApi: sendApiSent,
+    addPageToken(token, grant) {
+      tokens.set(token, { phoneNumberIds: new Set(), messaging: { host: 'facebook', ...grant } });
+    },
+    addInstagramLoginToken(token, grant) {
+      tokens.set(token, { phoneNumberIds: new Set(), messaging: { host: 'instagram', instagramId: grant.instagramId } });
+    },
+    addMessagingUser(u) {
+      const user: MessagingUser = { businessId: u.businessId, id: u.id, profile: u.profile ?? {}, lastMessageAt: u.lastMessageAt ?? Date.now(), unavailable: u.unavailable };
+      messagingUsers.set(userKey(u.businessId, u.id), user);
+      return user;
+    },
+    customerWrote(businessId, userId, at = Date.now()) {
+      const user = messagingUsers.get(userKey(businessId, userId));
+      if (!user) throw new Error(`fake Graph: no messaging user ${userId} of ${businessId}`);
+      user.lastMessageAt = at;
+    },
+    addCdnFile(file) {
+      const key = `${randomBytes(12).toString('base64url')}${file.name ? `-${file.name.replace(/[^\w.-]/g, '')}` : ''}`;
+      cdn.set(key, { bytes: file.bytes, mimeType: file.mimeType });
+      return `${baseUrl}/cdn/${key}`;
+    },
     addMedia: (m) => store.add(m),
     media: (id) => store.items.get(id),
     failNext: (path, times, response) => failures.add(path, times, response),
@@ -227,6 +305,9 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
       store.clear();
       failures.clear();
       windows.clear();
+      sendApiSent.length = 0;
+      messagingUsers.clear();
+      cdn.clear();
     },
     close: () => server.close(),
   };

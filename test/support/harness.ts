@@ -63,6 +63,8 @@ export async function harnessEnv(opts: { redisUrl?: string; graphUrl: string; ex
     META_VERIFY_TOKEN: VERIFY_TOKEN,
     META_GRAPH_API_VERSION: GRAPH_VERSION,
     META_GRAPH_BASE_URL: opts.graphUrl,
+    // graph.instagram.com: the same fake, under a path prefix (test/fakes/graph/send-api.ts).
+    META_INSTAGRAM_GRAPH_BASE_URL: `${opts.graphUrl}/ig-host`,
     ADMIN_API_KEY: ADMIN_KEY,
     ENCRYPTION_KEYS: newFernetKey(),
     PORT: '0',

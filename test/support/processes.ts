@@ -37,9 +37,9 @@ export interface BridgeProcess {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startBridgeProcess(env: Record<string, string>, port?: number): Promise<BridgeProcess> {
+export async function startBridgeProcess(env: Record<string, string>, port?: number, nodeArgs: string[] = []): Promise<BridgeProcess> {
   const p = port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env, PORT: String(p), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -25,20 +25,24 @@ export const AUTH_ERROR_CODES = new Set([190]);
 
 export class GraphApiError extends PermanentError {
   override name = 'GraphApiError';
-  constructor(message: string, readonly graphCode: number | undefined, readonly httpStatus: number | undefined) {
+  constructor(message: string, readonly graphCode: number | undefined, readonly httpStatus: number | undefined, readonly subcode?: number) {
     super(message, graphCode);
   }
 }
 
 export class GraphRetryableError extends RetryableError {
   override name = 'GraphRetryableError';
+  /** Meta's error_subcode, when it sent one (Messenger: 2018278 outside the window…). */
+  subcode?: number;
 }
 
 export function graphErrorFrom(httpStatus: number | undefined, body: unknown, retryAfterMs?: number): Error {
   const err = (body as GraphErrorBody | undefined)?.error;
   const code = err?.code;
   const text = `Graph ${httpStatus ?? 'network'}${code !== undefined ? ` code ${code}` : ''}: ${err?.error_data?.details ?? err?.message ?? 'no details'}`;
-  if (httpStatus === undefined || httpStatus >= 500 || httpStatus === 429) return new GraphRetryableError(text, retryAfterMs, code);
-  if (code !== undefined && (RETRYABLE_CODES.has(code) || err?.is_transient === true)) return new GraphRetryableError(text, retryAfterMs, code);
-  return new GraphApiError(text, code, httpStatus);
+  const subcode = typeof err?.error_subcode === 'number' ? err.error_subcode : undefined;
+  const retryable = (): GraphRetryableError => Object.assign(new GraphRetryableError(text, retryAfterMs, code), { subcode });
+  if (httpStatus === undefined || httpStatus >= 500 || httpStatus === 429) return retryable();
+  if (code !== undefined && (RETRYABLE_CODES.has(code) || err?.is_transient === true)) return retryable();
+  return new GraphApiError(text, code, httpStatus, subcode);
 }

@@ -4,6 +4,7 @@
  * means it expired, so the URL is fetched once more. The checksum Meta reports is verified.
  */
 import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
 import { isAxiosError } from 'axios';
 import type { MediaRef } from '../../core/events';
 import type { GraphClient } from './graph-client';
@@ -12,6 +13,15 @@ export interface DownloadedMedia {
   bytes: Buffer;
   mimeType: string;
   filename: string;
+}
+
+/** A file being streamed from Meta: the bytes arrive through `stream`, checked on the way (size, checksum). */
+export interface MediaStream {
+  stream: Readable;
+  mimeType: string;
+  filename: string;
+  /** From Meta's Content-Length, when it sent one. */
+  length?: number;
 }
 
 export class MediaDownloadError extends Error {
@@ -55,7 +65,7 @@ export class MediaDownloader {
       try {
         const res = await this.graph.http.get<ArrayBuffer>(meta.url, {
           baseURL: undefined,
-          headers: { Authorization: `Bearer ${token}` },
+          headers: authFor(ref, token),
           responseType: 'arraybuffer',
           maxContentLength: this.limits.maxBytes,
           timeout: this.limits.timeoutMs,
@@ -82,9 +92,93 @@ export class MediaDownloader {
     }
     throw lastErr;
   }
+
+  /** A file Meta linked to in the webhook (Messenger and Instagram attachments), fetched without a token. */
+  async downloadLink(ref: MediaRef): Promise<DownloadedMedia> {
+    if (!ref.url) throw new MediaDownloadError('no url');
+    return this.download({ ...ref, mediaId: undefined }, '', '');
+  }
+
+  /**
+   * Like download(), but streamed: nothing is held in memory beyond a chunk, nothing is written anywhere. For
+   * links a platform follows (GET /platform/v1/media/:token). Errors before the first byte throw; later ones
+   * surface on the stream.
+   */
+  async open(ref: MediaRef, token: string, businessId: string): Promise<MediaStream> {
+    if (!ref.mediaId && !ref.url) throw new MediaDownloadError('no media id or url');
+    for (let attempt = 0; ; attempt++) {
+      const meta = ref.mediaId
+        ? await this.graph.get<MediaUrlResponse>(ref.mediaId, token, { phone_number_id: businessId })
+        : { url: ref.url!, mime_type: ref.mimeType, sha256: ref.sha256 };
+      const declared = Number(meta.file_size);
+      if (Number.isFinite(declared) && declared > this.limits.maxBytes) {
+        throw new MediaDownloadError(`file is ${declared} bytes, over the ${this.limits.maxBytes}-byte limit`);
+      }
+      try {
+        const res = await this.graph.http.get<Readable>(meta.url, {
+          baseURL: undefined,
+          headers: authFor(ref, token),
+          responseType: 'stream',
+          timeout: this.limits.timeoutMs,
+          maxRedirects: 3,
+        });
+        const length = Number(res.headers['content-length']);
+        if (Number.isFinite(length) && length > this.limits.maxBytes) {
+          res.data.destroy();
+          throw new MediaDownloadError(`file is ${length} bytes, over the ${this.limits.maxBytes}-byte limit`);
+        }
+        const mimeType = ref.mimeType ?? meta.mime_type ?? String(res.headers['content-type'] ?? 'application/octet-stream');
+        const stream = res.data.pipe(checked(this.limits.maxBytes, ref.sha256 ?? meta.sha256));
+        res.data.on('error', (err) => stream.destroy(err));
+        return { stream, mimeType, filename: defaultFilename(ref, mimeType), length: Number.isFinite(length) ? length : undefined };
+      } catch (err) {
+        if (isAxiosError(err)) (err.response?.data as Readable | undefined)?.destroy?.();
+        // An expired media URL answers 404: ask Graph for a fresh one, once.
+        if (isAxiosError(err) && err.response?.status === 404 && ref.mediaId && attempt === 0) continue;
+        if (err instanceof MediaDownloadError || !isAxiosError(err)) throw err;
+        throw new MediaDownloadError(err.response ? `download answered ${err.response.status}` : `download failed (${err.code ?? 'network'})`);
+      }
+    }
+  }
+}
+
+/**
+ * A WhatsApp media URL (from GET /{media-id}) needs the token. A link that came in the webhook itself (Messenger
+ * and Instagram CDN URLs) is fetched without it: the token goes to Graph only.
+ */
+function authFor(ref: MediaRef, token: string): Record<string, string> {
+  return ref.mediaId ? { Authorization: `Bearer ${token}` } : {};
 }
 
 function checksumMatches(bytes: Buffer, expected: string): boolean {
-  const digest = createHash('sha256').update(bytes).digest();
+  return digestMatches(createHash('sha256').update(bytes).digest(), expected);
+}
+
+function digestMatches(digest: Buffer, expected: string): boolean {
   return digest.toString('base64') === expected || digest.toString('hex') === expected.toLowerCase();
+}
+
+/**
+ * Passes bytes through, one chunk behind, counting and hashing them: when the size goes over the limit or the
+ * checksum does not match at the end, the stream errors before its last chunk is let out, so a receiver never
+ * sees a complete-looking wrong file.
+ */
+function checked(maxBytes: number, expectedSha256: string | undefined): Transform {
+  const hash = createHash('sha256');
+  let held: Buffer | undefined;
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      total += chunk.length;
+      if (total > maxBytes) { done(new MediaDownloadError(`file is over the ${maxBytes}-byte limit`)); return; }
+      hash.update(chunk);
+      const previous = held;
+      held = chunk;
+      done(null, previous);
+    },
+    flush(done) {
+      if (expectedSha256 && !digestMatches(hash.digest(), expectedSha256)) { done(new MediaDownloadError('checksum mismatch')); return; }
+      done(null, held);
+    },
+  });
 }

@@ -31,6 +31,7 @@ export function whatsappChannel(media: MediaDownloader, sender: WhatsAppSender):
     objects: ['whatsapp_business_account'],
     parse: parseWhatsAppDelivery,
     fetchMedia: (conn, ref) => media.download(ref, conn.metaToken, conn.businessId),
+    openMedia: (conn, ref) => media.open(ref, conn.metaToken, conn.businessId),
     outbound: {
       replyWindowHours: 24,
       plan: (reply, recipient, replyToExternalId) => planWhatsAppSend(

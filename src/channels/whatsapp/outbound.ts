@@ -20,6 +20,7 @@
 import { PermanentError } from '../../core/errors';
 import type { MediaKind } from '../../core/events';
 import { hasLink, toWhatsAppText } from './markdown';
+import { safeCut, splitText, truncate } from '../meta/text';
 import type { TemplateRequest } from './templates';
 
 export interface AgentReply {
@@ -269,38 +270,9 @@ function fitBody(text: string, max: number): { leading: string[]; body: string }
   return { leading: [...chunks, last.slice(0, last.length - body.length).trimEnd()], body };
 }
 
-// ---- text helpers ----
+// ---- text helpers: shared with Messenger and Instagram (../meta/text.ts) ----
 
-/**
- * Splits text into chunks of at most `max` UTF-16 units (never more characters than Meta counts), preferring a
- * paragraph break, then a line break, then a space in the second half of the window; a hard cut never splits
- * a surrogate pair.
- */
-export function splitText(text: string, max: number): string[] {
-  const chunks: string[] = [];
-  let rest = text.trim();
-  while (rest.length > max) {
-    const window = rest.slice(0, max + 1);
-    const cut = [window.lastIndexOf('\n\n'), window.lastIndexOf('\n'), window.lastIndexOf(' ')]
-      .find((at) => at >= max / 2 && at <= max) ?? safeCut(rest, max);
-    chunks.push(rest.slice(0, cut).trimEnd());
-    rest = rest.slice(cut).replace(/^\s+/, '');
-  }
-  if (rest) chunks.push(rest);
-  return chunks;
-}
-
-/** At most `max` UTF-16 units, with "…" as the last one when cut. */
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, safeCut(text, max - 1)).trimEnd()}…`;
-}
-
-/** `at`, moved back one unit if it would split a surrogate pair. */
-function safeCut(text: string, at: number): number {
-  if (at <= 0 || at >= text.length) return Math.max(0, Math.min(at, text.length));
-  const code = text.charCodeAt(at - 1);
-  return code >= 0xd800 && code <= 0xdbff ? at - 1 : at;
-}
+export { splitText };
 
 // ---- templates ----
 

@@ -3,6 +3,7 @@
  * as attributes. Anything we cannot show becomes a readable placeholder that says why; nothing is dropped.
  */
 import type { MediaKind, MediaRef } from '../../core/events';
+import { defined } from '../meta/untrusted';
 import {
   list, num, rec, str, word,
   type Untrusted, type WaAudio, type WaContactCard, type WaDocument, type WaEditedMessage, type WaError, type WaInboundMessage,
@@ -227,7 +228,4 @@ function renderEdit(raw: unknown): Content {
   return { ...content(`✏️ edited: ${shown}`, { editOf: original }), replyTo: original };
 }
 
-/** The object without its undefined properties, so events compare and serialise cleanly. */
-export function defined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
+export { defined };

@@ -222,30 +222,6 @@ export interface WaAccountUpdateValue {
   waba_info?: { waba_id?: string; owner_business_id?: string };
 }
 
-// ---- reading untrusted input ----
+// ---- reading untrusted input (shared by every Meta channel) ----
 
-/** Every documented key of T (of any member, for a union), each of unknown type and maybe missing. */
-export type Untrusted<T> = { readonly [K in T extends unknown ? keyof T : never]?: unknown };
-
-/** A JSON object (not null, not an array), readable by T's field names. */
-export function rec<T>(value: unknown): Untrusted<T> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Untrusted<T>) : undefined;
-}
-
-/** A string, possibly empty. */
-export function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** A string with something in it: ids, names. */
-export function word(value: unknown): string | undefined {
-  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
-}
-
-export function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-export function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
+export { list, num, rec, str, word, type Untrusted } from '../meta/untrusted';

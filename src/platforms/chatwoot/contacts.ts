@@ -8,7 +8,7 @@
  * Conversations follow Chatwoot's own WhatsApp channel: the contact's latest unresolved conversation in this
  * inbox, else a new one.
  */
-import type { CustomerRef } from '../../core/events';
+import type { ChannelKind, CustomerRef } from '../../core/events';
 import { ChatwootNotFound, type ChatwootClient } from './client';
 import { PermanentError } from '../../core/errors';
 
@@ -43,7 +43,19 @@ function filterBy(key: 'phone_number' | 'identifier', value: string): unknown {
   return { payload: [{ attribute_key: key, filter_operator: 'equal_to', values: [value], query_operator: null }] };
 }
 
-export async function findOrCreateContact(client: ChatwootClient, inboxId: number, customer: CustomerRef): Promise<{ contactId: number; sourceId: string }> {
+/**
+ * Name, picture and username as Chatwoot keeps them (PATCH merges additional_attributes). The username goes under
+ * the channel's social profile (Instagram's is a real handle; WhatsApp's is its 2026 username).
+ */
+export function contactProfile(customer: CustomerRef, channel: ChannelKind): Record<string, unknown> {
+  const profile: Record<string, unknown> = {};
+  if (customer.name || customer.username) profile.name = customer.name || customer.username;
+  if (customer.avatarUrl) profile.avatar_url = customer.avatarUrl;
+  if (customer.username && channel !== 'messenger') profile.additional_attributes = { social_profiles: { [channel]: customer.username } };
+  return profile;
+}
+
+export async function findOrCreateContact(client: ChatwootClient, inboxId: number, customer: CustomerRef, channel: ChannelKind = 'whatsapp'): Promise<{ contactId: number; sourceId: string }> {
   for (const sourceId of customerIds(customer)) {
     try {
       const contact = await client.post<ContactJson & { payload?: ContactJson }>('/contact_inboxes/filter', { inbox_id: inboxId, source_id: sourceId });
@@ -69,10 +81,10 @@ export async function findOrCreateContact(client: ChatwootClient, inboxId: numbe
   const created = await client.post<{ payload: { contact: ContactJson } }>('/contacts', {
     inbox_id: inboxId,
     source_id: customer.id,
+    ...contactProfile(customer, channel),
     name: customer.name || customer.username || (phone ?? customer.id),
     phone_number: phone,
     identifier: customer.bsuid ? bsuidIdentifier(customer.bsuid) : undefined,
-    additional_attributes: customer.username ? { social_profiles: { whatsapp: customer.username } } : undefined,
   });
   const contactId = created.payload?.contact?.id;
   if (!contactId) throw new PermanentError('Chatwoot created a contact but returned no id');

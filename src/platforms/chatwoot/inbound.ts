@@ -39,19 +39,20 @@ export function contentAttributes(delivery: InboundDelivery): Record<string, unk
   return attrs;
 }
 
-export async function createIncomingMessage(client: ChatwootClient, conversationId: number, delivery: InboundDelivery): Promise<number> {
+/** `outgoing`: a message the business sent elsewhere (an echo), shown as theirs and marked external_echo. */
+export async function createIncomingMessage(client: ChatwootClient, conversationId: number, delivery: InboundDelivery, messageType: 'incoming' | 'outgoing' = 'incoming'): Promise<number> {
   const path = `/conversations/${conversationId}/messages`;
   const content = messageContent(delivery);
-  const attrs = contentAttributes(delivery);
+  const attrs = { ...contentAttributes(delivery), ...(messageType === 'outgoing' ? { external_echo: true } : {}) };
   if (delivery.files.length === 0) {
     const msg = await client.post<MessageJson>(path, {
-      content, message_type: 'incoming', private: false, source_id: delivery.event.externalId, content_attributes: attrs,
+      content, message_type: messageType, private: false, source_id: delivery.event.externalId, content_attributes: attrs,
     });
     return msg.id;
   }
   const form = new FormData();
   form.append('content', content);
-  form.append('message_type', 'incoming');
+  form.append('message_type', messageType);
   form.append('private', 'false');
   form.append('source_id', delivery.event.externalId);
   form.append('content_attributes', JSON.stringify(attrs));

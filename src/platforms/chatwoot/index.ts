@@ -2,15 +2,20 @@
  * The Chatwoot platform adapter: contact → conversation → message, with the ids cached so a warm customer costs
  * one Chatwoot call per message. A cached conversation Chatwoot no longer knows (404) is forgotten and found again.
  */
-import type { Platform, InboundDelivery, PlatformMessageRef, PlatformStatus } from '../platform';
-import type { ConnectionRecord } from '../../store/connections';
+import type { Platform, InboundDelivery, ParsedPlatformRequest, PlatformMessageRef, PlatformStatus } from '../platform';
+import type { ConnectionRecord as AnyConnectionRecord } from '../../store/connections';
 import type { ContactLinkRepository, ContactLink } from '../../store/contact-links';
 import { ChatwootClient, ChatwootNotFound } from './client';
-import { customerIds, findOrCreateContact, findOrCreateConversation } from './contacts';
+import { contactProfile, customerIds, findOrCreateContact, findOrCreateConversation } from './contacts';
+import type { CustomerRef } from '../../core/events';
 import { createIncomingMessage, findRecentBySourceId } from './inbound';
+import { parseChatwootWebhook } from './webhook';
 
-export class ChatwootPlatform implements Platform {
+type ConnectionRecord = AnyConnectionRecord<'chatwoot'>;
+
+export class ChatwootPlatform implements Platform<'chatwoot'> {
   readonly kind = 'chatwoot';
+  readonly media = 'bytes';
   private readonly clients = new Map<string, ChatwootClient>();
 
   constructor(private readonly links: ContactLinkRepository, private readonly timeoutMs: number) {}
@@ -35,7 +40,7 @@ export class ChatwootPlatform implements Platform {
       }
     }
     const client = this.client(conn);
-    const { contactId, sourceId } = await findOrCreateContact(client, conn.platform.inboxId, customer);
+    const { contactId, sourceId } = await findOrCreateContact(client, conn.platform.inboxId, customer, delivery.event.channel);
     const conversationId = await findOrCreateConversation(client, conn.platform.inboxId, contactId, sourceId);
     const link = { platformContactId: String(contactId), platformConversationId: String(conversationId) };
     await this.links.set(conn.id, ids, link);
@@ -43,6 +48,30 @@ export class ChatwootPlatform implements Platform {
   }
 
   async deliverInbound(conn: ConnectionRecord, delivery: InboundDelivery): Promise<PlatformMessageRef> {
+    return this.deliver(conn, delivery, 'incoming');
+  }
+
+  /** A message a person sent from the Page inbox or the Instagram app: outgoing, marked external_echo like Chatwoot's own channels. */
+  async deliverEcho(conn: ConnectionRecord, delivery: InboundDelivery): Promise<PlatformMessageRef> {
+    return this.deliver(conn, delivery, 'outgoing');
+  }
+
+  /** DELETE …/messages/{id}: Chatwoot's own unsend handling (content "This message was deleted", files removed). */
+  async markDeleted(conn: ConnectionRecord, ref: PlatformMessageRef): Promise<void> {
+    await this.client(conn).request('delete', `/conversations/${ref.conversationId}/messages/${ref.messageId}`);
+  }
+
+  /** The name and picture that arrived late: PATCH …/contacts/{id} (avatar_url is fetched by Chatwoot). */
+  async updateContact(conn: ConnectionRecord, customer: CustomerRef): Promise<void> {
+    for (const id of customerIds(customer)) {
+      const link = await this.links.get(conn.id, id);
+      if (!link) continue;
+      await this.client(conn).patch(`/contacts/${link.platformContactId}`, contactProfile(customer, conn.channel));
+      return;
+    }
+  }
+
+  private async deliver(conn: ConnectionRecord, delivery: InboundDelivery, messageType: 'incoming' | 'outgoing'): Promise<PlatformMessageRef> {
     const client = this.client(conn);
     for (const fresh of [false, true]) {
       const link = await this.link(conn, delivery, fresh);
@@ -52,7 +81,7 @@ export class ChatwootPlatform implements Platform {
           const existing = await findRecentBySourceId(client, conversationId, delivery.event.externalId);
           if (existing !== undefined) return { conversationId: link.platformConversationId, messageId: String(existing) };
         }
-        const messageId = await createIncomingMessage(client, conversationId, delivery);
+        const messageId = await createIncomingMessage(client, conversationId, delivery, messageType);
         return { conversationId: link.platformConversationId, messageId: String(messageId) };
       } catch (err) {
         if (!(err instanceof ChatwootNotFound) || fresh) throw err;
@@ -70,6 +99,16 @@ export class ChatwootPlatform implements Platform {
     });
   }
 
+  async reportFailure(conn: ConnectionRecord, ref: PlatformMessageRef, reason: string): Promise<void> {
+    await this.updateStatus(conn, ref, 'failed', reason);
+  }
+
+  /** An inbox webhook (signature already checked by the edge) → a reply, typing or resolved command. */
+  async parseRequest(conn: ConnectionRecord, body: unknown): Promise<ParsedPlatformRequest> {
+    const parsed = parseChatwootWebhook(body, conn.platform.inboxId);
+    return 'ignored' in parsed ? parsed : { command: parsed.command, commandId: parsed.deliveryKey };
+  }
+
   async forgetConversation(conn: ConnectionRecord, customerIds: string[]): Promise<void> {
     await this.links.forget(conn.id, customerIds);
   }
@@ -79,13 +118,14 @@ export class ChatwootPlatform implements Platform {
    * additional_attributes is replaced wholesale by Chatwoot, so both keys are sent. Needs an admin token;
    * with an agent token Chatwoot answers 401 and the window is simply enforced by the bridge alone.
    */
-  async prepareInbox(conn: ConnectionRecord, replyWindowHours: number): Promise<void> {
+  async prepareInbox(conn: ConnectionRecord, replyWindowHours: number, windowClosedMessage?: string): Promise<void> {
     const root = new ChatwootClient({ ...conn.platform }, this.timeoutMs);
     await root.patch(`/inboxes/${conn.platform.inboxId}`, {
       channel: {
         additional_attributes: {
           agent_reply_time_window: replyWindowHours,
-          agent_reply_time_window_message: `The ${replyWindowHours}-hour window to reply freely has closed. Send an approved template (type /template name language | param …).`,
+          agent_reply_time_window_message: windowClosedMessage
+            ?? `The ${replyWindowHours}-hour window to reply freely has closed. Send an approved template (type /template name language | param …).`,
         },
       },
     });

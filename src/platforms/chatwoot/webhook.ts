@@ -82,7 +82,8 @@ function attachmentsOf(p: CwPayload): OutboundAttachment[] {
 function recipientOf(p: CwPayload): Recipient | undefined {
   const sourceId = p.conversation?.contact_inbox?.source_id;
   const phone = p.conversation?.meta?.sender?.phone_number?.replace(/\D/g, '') || undefined;
-  const usable = sourceId && (/^\d{6,15}$/.test(sourceId) || /^[A-Z]{2}\.\w+$/.test(sourceId)) ? sourceId : undefined;
+  // Digits: a wa_id (≤ 15) or a Messenger PSID / Instagram IGSID (longer); or a WhatsApp BSUID.
+  const usable = sourceId && (/^\d{6,32}$/.test(sourceId) || /^[A-Z]{2}\.\w+$/.test(sourceId)) ? sourceId : undefined;
   const id = usable ?? phone;
   return id ? { id, phone } : undefined;
 }

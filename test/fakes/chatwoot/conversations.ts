@@ -186,6 +186,19 @@ function afterCreate(state: ChatwootState, conv: Conversation, m: Message): void
 }
 
 /**
+ * DELETE …/messages/:id (MessagesController#destroy, read in chatwoot/chatwoot): the message stays, its content
+ * becomes "This message was deleted", content_attributes become { deleted: true }, attachments are destroyed.
+ */
+export function deleteMessage(state: ChatwootState, m: Message): void {
+  m.content = 'This message was deleted';
+  m.contentType = 'text';
+  m.contentAttributes = { deleted: true };
+  m.attachments = [];
+  m.updatedAt = Date.now();
+  state.emit({ event: 'message_updated', messageId: m.id });
+}
+
+/**
  * PATCH …/messages/:id (Messages::StatusUpdateService): an unknown status is a no-op; read → delivered is ignored;
  * external_error is kept only with failed (and cleared otherwise). message_updated fires only when something changed.
  */

@@ -5,7 +5,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import { isMultipart, parseMultipart, summarizeMultipart, type LoggedRequest } from '../http-fake';
-import { createConversation, createMessage, toggleStatus, updateMessageStatus, type NewFile } from './conversations';
+import { createConversation, createMessage, deleteMessage, toggleStatus, updateMessageStatus, type NewFile } from './conversations';
 import { applyFilter } from './filters';
 import { cwErrors, isObject, railsInt, type Contact, type Conversation, type Json, type User } from './model';
 import { RecordNotUnique, type ChatwootState } from './state';
@@ -100,6 +100,14 @@ export function applicationApi(state: ChatwootState, views: Views, dispatcher: W
     res.json({ payload: views.contact(state.contactOf(ctx(res).accountId, req.params.id)) });
   });
 
+  const contactUpdate = (req: Request, res: Response): void => {
+    const contact = state.contactOf(ctx(res).accountId, req.params.id);
+    mutate(res, () => state.updateContact(contact, params(req)));
+    res.json({ payload: views.contact(contact) });
+  };
+  r.patch('/contacts/:id', contactUpdate);
+  r.put('/contacts/:id', contactUpdate);
+
   r.post('/contacts/:id/contact_inboxes', (req, res) => {
     const { accountId } = ctx(res);
     const contact = state.contactOf(accountId, req.params.id);
@@ -189,6 +197,14 @@ export function applicationApi(state: ChatwootState, views: Views, dispatcher: W
   };
   r.patch('/conversations/:id/messages/:message_id', statusUpdate);
   r.put('/conversations/:id/messages/:message_id', statusUpdate);
+
+  r.delete('/conversations/:id/messages/:message_id', (req, res) => {
+    const conv = state.conversationOf(ctx(res).accountId, req.params.id);
+    const m = state.messagesOf(conv).find((x) => x.id === railsInt(req.params.message_id));
+    if (!m) throw cwErrors.notFound();
+    mutate(res, () => deleteMessage(state, m));
+    res.json(views.message(m));
+  });
 
   return r;
 }

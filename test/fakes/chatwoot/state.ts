@@ -172,7 +172,8 @@ export class ChatwootState {
       id: 0, accountId, name: text(p.name) ?? '', email: text(p.email)?.toLowerCase() ?? null, phoneNumber: text(p.phone_number),
       identifier: text(p.identifier), additionalAttributes: isObject(p.additional_attributes) ? p.additional_attributes : {},
       customAttributes: isObject(p.custom_attributes) ? p.custom_attributes : {}, blocked: p.blocked === true || p.blocked === 'true',
-      avatarUrl: null, createdAt: Date.now(), lastActivityAt: null,
+      // avatar_url is fetched later by Chatwoot (Avatar::AvatarFromUrlJob); the fake keeps the URL it was given.
+      avatarUrl: text(p.avatar_url), createdAt: Date.now(), lastActivityAt: null,
     };
     this.validateContact(accountId, contact);
     const inbox = p.inbox_id === undefined || p.inbox_id === null || p.inbox_id === '' ? undefined : this.inboxOf(accountId, p.inbox_id);
@@ -184,6 +185,23 @@ export class ChatwootState {
       this.contacts.delete(contact.id); // the transaction rolls back
       throw err;
     }
+  }
+
+  /**
+   * PATCH/PUT /contacts/:id (ContactsController#update): the given fields change; additional_attributes and
+   * custom_attributes are merged into what the contact has (contact_update_params), validations run again.
+   */
+  updateContact(contact: Contact, p: Json): void {
+    const next: Contact = { ...contact };
+    if (p.name !== undefined) next.name = p.name === null ? '' : String(p.name);
+    if (p.email !== undefined) next.email = p.email === null ? null : String(p.email).toLowerCase();
+    if (p.phone_number !== undefined) next.phoneNumber = p.phone_number === null ? null : String(p.phone_number);
+    if (p.identifier !== undefined) next.identifier = p.identifier === null ? null : String(p.identifier);
+    if (p.avatar_url !== undefined) next.avatarUrl = p.avatar_url === null ? null : String(p.avatar_url);
+    if (isObject(p.additional_attributes)) next.additionalAttributes = { ...contact.additionalAttributes, ...p.additional_attributes };
+    if (isObject(p.custom_attributes)) next.customAttributes = { ...contact.customAttributes, ...p.custom_attributes };
+    this.validateContact(contact.accountId, next, contact.id);
+    Object.assign(contact, next);
   }
 
   /**

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `npm run bench`: starts a real redis-server and MongoDB-wire server on loopback (as the tests do), runs the
+# side-by-side benchmark (bench/main.ts), stops everything. Extra arguments go to bench/main.ts (--quick).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=test/support/redis.sh
+source test/support/redis.sh
+# shellcheck source=test/support/mongo-wire.sh
+source test/support/mongo-wire.sh
+
+workdir="$(mktemp -d "${TMPDIR:-/tmp}/bridge-bench.XXXXXX")"
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  mongo_wire_stop || true
+  redis_stop || true
+  svc_stop_watchdogs || true
+  rm -rf "$workdir"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+svc_guard_dir "$workdir"
+redis_start "$workdir"
+mongo_wire_start "$workdir"
+export REDIS_URL MONGODB_URI MONGO_BACKEND
+echo "bench: Redis $REDIS_URL; MongoDB-wire backend: $MONGO_BACKEND"
+node --import tsx bench/main.ts "$@" </dev/null
