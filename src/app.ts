@@ -97,13 +97,14 @@ export class Bridge {
     const expiring: ExpiryDeclaration[] = [
       { model: inboundKeys.model, field: 'expiresAt' },
       { model: deliveries.model, field: 'expiresAt' },
+      { model: deliveries.platformMessages, field: 'expiresAt' },
       { model: deadLetters.model, field: 'expiresAt' },
       { model: conversations.model, field: 'expiresAt' },
       { model: held.model, field: 'expiresAt' },
       { model: profileFetches.model, field: 'expiresAt' },
     ];
     this.indexReport = await ensureIndexes(
-      [connections.model, inboundKeys.model, deliveries.model, links.model, deadLetters.model, conversations.model, held.model, profileFetches.model, recipients.model], expiring, log);
+      [connections.model, inboundKeys.model, deliveries.model, deliveries.platformMessages, links.model, deadLetters.model, conversations.model, held.model, profileFetches.model, recipients.model], expiring, log);
     this.sweeper = new ExpirySweeper(expiring, log.child({ component: 'sweeper' }));
     this.sweeper.start(this.opts.sweepIntervalMs ?? 60_000);
     this.connections = connections;

@@ -1,6 +1,11 @@
 /**
  * Delivery records: which Meta message became which platform message, and what became of it.
  * Ids, status and timestamps only — never message text, never phone numbers. They expire (TTL + sweeper).
+ *
+ * Every hot-path read and write goes by `_id` (`<connection>:<Meta id>`): FerretDB 1.x pushes only `_id`
+ * equality down to SQLite and scans the collection for anything else, so a secondary-field lookup per message
+ * would slow down as the collection grows. The platform-message → parts mapping is its own `_id`-keyed document
+ * (collection platform_messages) for the same reason.
  */
 import { Schema, type Connection as MongoConnection, type Model } from 'mongoose';
 import { createHash } from 'node:crypto';
@@ -10,6 +15,7 @@ import { mergeStatus, statusRank } from '../core/status-merge';
 export type Direction = 'inbound' | 'outbound';
 
 interface DeliveryDoc {
+  _id: string;
   connectionId: string;
   direction: Direction;
   externalId: string;
@@ -32,10 +38,30 @@ interface DeliveryDoc {
   expiresAt: Date;
 }
 
-export type DeliveryRecord = Omit<DeliveryDoc, 'updatedAt'>;
+export type DeliveryRecord = Omit<DeliveryDoc, 'updatedAt' | '_id'>;
+
+/** platform message → the Meta messages (parts) it went out as. */
+interface PlatformMessageDoc {
+  _id: string;
+  connectionId: string;
+  parts: Array<{ part: number; externalId: string }>;
+  expiresAt: Date;
+}
+
+const platformMessageSchema = new Schema<PlatformMessageDoc>(
+  {
+    _id: { type: String, required: true },
+    connectionId: { type: String, required: true },
+    parts: [{ _id: false, part: Number, externalId: String }],
+    expiresAt: { type: Date, required: true },
+  },
+  { versionKey: false, collection: 'platform_messages' },
+);
+platformMessageSchema.index({ connectionId: 1 });
 
 const schema = new Schema<DeliveryDoc>(
   {
+    _id: { type: String, required: true },
     connectionId: { type: String, required: true },
     direction: { type: String, required: true, enum: ['inbound', 'outbound'] },
     externalId: { type: String, required: true },
@@ -51,16 +77,21 @@ const schema = new Schema<DeliveryDoc>(
   },
   { timestamps: true, versionKey: false, collection: 'delivery_records' },
 );
-schema.index({ connectionId: 1, externalId: 1 }, { unique: true });
-schema.index({ connectionId: 1, platformMessageId: 1 });
+schema.index({ connectionId: 1 });
 // Watermark receipts (Messenger delivery/read): a customer's outgoing messages up to a moment.
 schema.index({ connectionId: 1, customerKey: 1, sentAt: 1 });
 
 export class DeliveryRepository {
   readonly model: Model<DeliveryDoc>;
+  readonly platformMessages: Model<PlatformMessageDoc>;
 
   constructor(db: MongoConnection, private readonly retentionMs: number) {
     this.model = db.model<DeliveryDoc>('Delivery', schema);
+    this.platformMessages = db.model<PlatformMessageDoc>('PlatformMessage', platformMessageSchema);
+  }
+
+  static idOf(connectionId: string, externalId: string): string {
+    return `${connectionId}:${externalId}`;
   }
 
   /** The key outbound records carry for their customer: a hash, so no customer id is stored in clear. */
@@ -80,34 +111,51 @@ export class DeliveryRepository {
 
   /** Meta's own time for a send, learnt from its echo: watermarks then compare like with like. */
   async setSentAt(connectionId: string, externalId: string, sentAt: Date): Promise<void> {
-    await this.model.updateOne({ connectionId, externalId, direction: 'outbound' }, { $set: { sentAt } });
+    await this.model.updateOne({ _id: DeliveryRepository.idOf(connectionId, externalId), direction: 'outbound' }, { $set: { sentAt } });
   }
 
   /** Records a forwarded message. Idempotent: a repeat for the same Meta id leaves the first record. */
   async record(input: Omit<DeliveryRecord, 'createdAt' | 'expiresAt'>, now = new Date()): Promise<void> {
+    const expiresAt = new Date(now.getTime() + this.retentionMs);
     await this.model.updateOne(
-      { connectionId: input.connectionId, externalId: input.externalId },
-      { $setOnInsert: { ...input, expiresAt: new Date(now.getTime() + this.retentionMs) } },
+      { _id: DeliveryRepository.idOf(input.connectionId, input.externalId) },
+      { $setOnInsert: { ...input, expiresAt } },
       { upsert: true },
     );
+    if (input.direction === 'outbound') {
+      const _id = DeliveryRepository.idOf(input.connectionId, input.platformMessageId);
+      const part = { part: input.part ?? 0, externalId: input.externalId };
+      const res = await this.platformMessages.updateOne({ _id }, { $addToSet: { parts: part } });
+      if (res.matchedCount === 0) {
+        await this.platformMessages.create({ _id, connectionId: input.connectionId, parts: [part], expiresAt }).catch(async (err: { code?: number }) => {
+          if (err.code !== 11000) throw err;
+          await this.platformMessages.updateOne({ _id }, { $addToSet: { parts: part } }); // created meanwhile
+        });
+      }
+    }
   }
 
   async findByExternalId(connectionId: string, externalId: string): Promise<DeliveryRecord | null> {
-    return this.model.findOne({ connectionId, externalId }).lean<DeliveryRecord>();
+    return this.model.findById(DeliveryRepository.idOf(connectionId, externalId)).lean<DeliveryRecord>();
   }
 
   async findByPlatformMessageId(connectionId: string, platformMessageId: string): Promise<DeliveryRecord | null> {
-    return this.model.findOne({ connectionId, platformMessageId }).lean<DeliveryRecord>();
+    return (await this.partsOf(connectionId, platformMessageId))[0] ?? null;
   }
 
   /** Every Meta message one platform message went out as, in part order. */
   async partsOf(connectionId: string, platformMessageId: string): Promise<DeliveryRecord[]> {
-    return this.model.find({ connectionId, platformMessageId, direction: 'outbound' }).sort({ part: 1 }).lean<DeliveryRecord[]>();
+    const index = await this.platformMessages.findById(DeliveryRepository.idOf(connectionId, platformMessageId)).lean<PlatformMessageDoc>();
+    if (!index) return [];
+    const parts = [...index.parts].sort((a, b) => a.part - b.part);
+    const records = await Promise.all(parts.map((p) => this.findByExternalId(connectionId, p.externalId)));
+    return records.filter((r): r is DeliveryRecord => r !== null && r.direction === 'outbound');
   }
 
   /** The platform now shows `status` for this platform message (so a retry after a failed push pushes again). */
   async markShown(connectionId: string, platformMessageId: string, status: TrackedStatus): Promise<void> {
-    await this.model.updateMany({ connectionId, platformMessageId, direction: 'outbound' }, { $set: { shown: status } });
+    const parts = await this.partsOf(connectionId, platformMessageId);
+    await Promise.all(parts.map((p) => this.model.updateOne({ _id: DeliveryRepository.idOf(connectionId, p.externalId) }, { $set: { shown: status } })));
   }
 
   /**
@@ -117,13 +165,14 @@ export class DeliveryRepository {
    */
   async mergeStatus(connectionId: string, externalId: string, incoming: TrackedStatus, error?: string): Promise<DeliveryRecord | null> {
     for (;;) {
-      const current = await this.model.findOne({ connectionId, externalId, direction: 'outbound' }).lean<DeliveryRecord>();
-      if (!current) return null;
+      const _id = DeliveryRepository.idOf(connectionId, externalId);
+      const current = await this.model.findById(_id).lean<DeliveryRecord>();
+      if (!current || current.direction !== 'outbound') return null;
       const merged = mergeStatus(current.status as TrackedStatus, incoming);
       if (merged === current.status) return current;
       const set: Record<string, unknown> = { status: merged };
       if (merged === 'failed' && error) set.error = error;
-      const res = await this.model.updateOne({ connectionId, externalId, status: current.status }, { $set: set });
+      const res = await this.model.updateOne({ _id, status: current.status }, { $set: set });
       if (res.modifiedCount === 1) return { ...current, ...set } as DeliveryRecord;
     }
   }

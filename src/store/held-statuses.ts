@@ -6,6 +6,7 @@ import { Schema, type Connection as MongoConnection, type Model } from 'mongoose
 import type { DeliveryStatus } from '../core/events';
 
 interface HeldStatusDoc {
+  _id: string;
   connectionId: string;
   externalId: string;
   status: DeliveryStatus;
@@ -15,6 +16,7 @@ interface HeldStatusDoc {
 
 const schema = new Schema<HeldStatusDoc>(
   {
+    _id: { type: String, required: true },
     connectionId: { type: String, required: true },
     externalId: { type: String, required: true },
     status: { type: String, required: true },
@@ -23,7 +25,11 @@ const schema = new Schema<HeldStatusDoc>(
   },
   { versionKey: false, collection: 'held_statuses' },
 );
-schema.index({ connectionId: 1, externalId: 1, status: 1 }, { unique: true });
+// Looked up by _id only (`<connection>:<Meta id>:<status>`): see the note in deliveries.ts on FerretDB.
+schema.index({ connectionId: 1 });
+
+const STATUSES: readonly DeliveryStatus[] = ['sent', 'delivered', 'read', 'failed'];
+const idOf = (connectionId: string, externalId: string, status: DeliveryStatus) => `${connectionId}:${externalId}:${status}`;
 
 export class HeldStatusRepository {
   readonly model: Model<HeldStatusDoc>;
@@ -34,7 +40,7 @@ export class HeldStatusRepository {
 
   async hold(connectionId: string, externalId: string, status: DeliveryStatus, error?: string): Promise<void> {
     await this.model.updateOne(
-      { connectionId, externalId, status },
+      { _id: idOf(connectionId, externalId, status) },
       { $setOnInsert: { connectionId, externalId, status, error, expiresAt: new Date(Date.now() + this.retentionMs) } },
       { upsert: true },
     );
@@ -42,9 +48,10 @@ export class HeldStatusRepository {
 
   /** Removes and returns what was held for this Meta message. */
   async take(connectionId: string, externalId: string): Promise<Array<{ status: DeliveryStatus; error?: string }>> {
-    const held = await this.model.find({ connectionId, externalId }).lean<HeldStatusDoc[]>();
+    const ids = STATUSES.map((status) => idOf(connectionId, externalId, status));
+    const held = (await Promise.all(ids.map((id) => this.model.findById(id).lean<HeldStatusDoc>()))).filter((h): h is HeldStatusDoc => h !== null);
     if (held.length === 0) return [];
-    await this.model.deleteMany({ connectionId, externalId });
+    await Promise.all(held.map((h) => this.model.deleteOne({ _id: h._id })));
     return held.map((h) => ({ status: h.status, error: h.error ?? undefined }));
   }
 }
