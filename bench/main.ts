@@ -78,7 +78,72 @@ async function waitDelivered(chatwoot: Awaited<ReturnType<typeof startFakeChatwo
   return count;
 }
 
+/**
+ * `--latency`: the steady-state measurement behind the foundation issues' numbers: N customer messages at a
+ * rate the backend sustains, then N agent replies, one bridge process; percentiles from POST to the fake.
+ */
+async function latencyOnly(): Promise<void> {
+  const count = Number(process.env.BENCH_COUNT ?? 1000);
+  const rate = Number(process.env.BENCH_RATE ?? 25);
+  const graph = await startFakeGraph({ version: GRAPH_VERSION });
+  graph.addToken(META_TOKEN, { phoneNumberIds: [PHONE_NUMBER_ID] });
+  const chatwoot = await startFakeChatwoot({ messagesPerMinuteLimit: 1_000_000 });
+  chatwoot.addAccount({ id: ACCOUNT_ID, token: CHATWOOT_TOKEN });
+  const inbox = chatwoot.addInbox(ACCOUNT_ID, { name: 'bench' });
+  const env = await harnessEnv({ graphUrl: graph.url, extra: { LOG_LEVEL: 'warn' } });
+  const bridge = await startBridgeProcess({ ...env, BRIDGE_ROLE: 'all' });
+  const connectionId = await createConnection(bridge.baseUrl, chatwoot.url, inbox.id, PHONE_NUMBER_ID, inbox.secret ?? undefined);
+  chatwoot.updateInbox(ACCOUNT_ID, inbox.id, { webhookUrl: `${bridge.baseUrl}/webhooks/chatwoot/${connectionId}` });
+  let n = 0;
+  const run = await openLoop(bridge.baseUrl, APP_SECRET, rate, count / rate, () => {
+    n += 1;
+    const id = wamid();
+    const from = customer(n % 100);
+    const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: {
+      messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
+      contacts: [{ profile: { name: 'Bench' }, wa_id: from }],
+      messages: [{ from, id, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: `latency ${n}` } }] } }] }] });
+    return { body, id };
+  });
+  const delivered = await waitDelivered(chatwoot, run.sentAt.size, 120_000);
+  const inbound = summary(chatwoot.messages(ACCOUNT_ID).flatMap((m) => {
+    const sent = m.source_id ? run.sentAt.get(m.source_id) : undefined;
+    return sent === undefined ? [] : [m.created_at - sent];
+  }));
+  const conversations = [...new Set(chatwoot.messages(ACCOUNT_ID).map((m) => m.conversation_id))];
+  const replyAt = new Map<string, number>();
+  const start = Date.now();
+  for (let i = 0; i < count; i++) {
+    const wait = start + (i * 1000) / rate - Date.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const marker = `reply-${i}`;
+    replyAt.set(marker, Date.now());
+    chatwoot.createAgentReply(ACCOUNT_ID, conversations[i % conversations.length]!, { content: marker });
+  }
+  const deadline = Date.now() + 120_000;
+  let replies: number[] = [];
+  while (Date.now() < deadline) {
+    replies = graph.sent.flatMap((s) => {
+      const at = replyAt.get((s.body.text as { body?: string } | undefined)?.body ?? '');
+      return at === undefined ? [] : [s.at - at];
+    });
+    if (replies.length >= count) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const out = summary(replies);
+  await bridge.kill('SIGTERM');
+  await Promise.all([graph.close(), chatwoot.close()]);
+  const rows = [
+    { measure: `customer message → Chatwoot (${delivered}/${run.sentAt.size} @ ${rate}/s, 100 customers)`, p50_ms: inbound.p50, p99_ms: inbound.p99, max_ms: inbound.max },
+    { measure: `agent reply → Graph (${out.n}/${count} @ ${rate}/s)`, p50_ms: out.p50, p99_ms: out.p99, max_ms: out.max },
+  ];
+  console.log(`\nMongoDB-wire: ${services.mongoBackend}; one bridge process (role all)\n\n${table(rows)}\n`);
+  mkdirSync(path.join(__dirname, 'results'), { recursive: true });
+  writeFileSync(path.join(__dirname, 'results', 'latency.json'), JSON.stringify({ at: new Date().toISOString(), mongoBackend: services.mongoBackend, rate, count, inbound, replies: out }, null, 2));
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--latency')) return latencyOnly();
   const graph = await startFakeGraph({ version: GRAPH_VERSION });
   graph.addToken(META_TOKEN, { phoneNumberIds: [PHONE_NUMBER_ID] });
   const mediaId = graph.addMedia({ bytes: randomBytes(20_000), mimeType: 'image/jpeg' });

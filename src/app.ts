@@ -114,7 +114,7 @@ export class Bridge {
     this.laneRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
     this.laneRedis.on('error', (err) => log.warn('redis error', { err }));
     const sender = new WhatsAppSender(graph, { maxBytes: config.meta.mediaMaxBytes, timeoutMs: config.meta.mediaTimeoutMs },
-      new Pacer(this.laneRedis, config.queue.prefix, config.outbound.perNumberPerSecond));
+      new Pacer(this.laneRedis, config.queue.prefix, config.outbound.perNumberPerSecond), config.outbound.ffmpegPath);
     // Messenger and Instagram: the Send API on graph.facebook.com, or graph.instagram.com for Instagram-Login tokens.
     const instagramGraph = new GraphClient({ baseUrl: config.meta.instagramGraphBaseUrl, version: config.meta.graphApiVersion });
     const sendApi = new SendApiSender({ maxBytes: config.meta.mediaMaxBytes, timeoutMs: config.meta.mediaTimeoutMs }, {

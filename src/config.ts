@@ -49,6 +49,7 @@ export interface Config {
   outbound: {
     markReadOnReply: boolean;
     perNumberPerSecond: number;
+    ffmpegPath: string;
   };
   log: {
     level: string;
@@ -123,6 +124,8 @@ export const SETTINGS: readonly Setting[] = [
     description: "When an agent replies, mark the customer's messages read on WhatsApp (blue ticks)" },
   { env: 'OUTBOUND_PER_NUMBER_PER_SECOND', path: 'outbound.perNumberPerSecond', schema: Joi.number().integer().min(1).max(1000).default(80),
     description: 'Sends per second per WhatsApp number, across all processes (Meta allows 80 by default, up to 1,000)' },
+  { env: 'FFMPEG_PATH', path: 'outbound.ffmpegPath', schema: Joi.string().default('ffmpeg'),
+    description: 'ffmpeg used to turn agent audio WhatsApp refuses (WAV, WebM…) into OGG/Opus voice notes; without it such audio fails with a reason the agent can act on' },
   { env: 'LOG_LEVEL', path: 'log.level', schema: Joi.string().valid('error', 'warn', 'info', 'debug').default('info'),
     description: 'Least severe log level written (JSON lines on stdout)' },
 ];

@@ -10,7 +10,8 @@ import { change, delivery, statusChange, textMessage, wamid } from '../support/w
 
 describe('agent replies reach WhatsApp', () => {
   let h: Harness;
-  before(async () => { h = await startHarness(); });
+  // No ffmpeg here on purpose: the fallback (audio WhatsApp refuses fails with advice) is what is tested.
+  before(async () => { h = await startHarness({ env: { FFMPEG_PATH: '/nonexistent/ffmpeg' } }); });
   after(async () => { await h?.stop(); });
 
   let customerSeq = 0;
@@ -29,6 +30,12 @@ describe('agent replies reach WhatsApp', () => {
   }
 
   const inboxSecret = () => h.inboxSecret;
+  const signedChatwoot = (payload: unknown): RequestInit => {
+    const body = JSON.stringify(payload);
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sig = 'sha256=' + createHmac('sha256', inboxSecret()).update(`${ts}.${body}`).digest('hex');
+    return { method: 'POST', headers: { 'content-type': 'application/json', 'x-chatwoot-timestamp': ts, 'x-chatwoot-signature': sig, 'x-chatwoot-delivery': `typing-${ts}-${Math.random()}` }, body };
+  };
   const sentTo = (from: string) => h.graph.sent.filter((s) => s.to === `+${from}`);
   const chatwootMessage = (id: number) => h.chatwoot.messages(ACCOUNT_ID).find((m) => m.id === id)!;
 
@@ -192,6 +199,33 @@ describe('agent replies reach WhatsApp', () => {
     const t = await eventually(() => { const s = sentTo(from); assert.equal(s.length, 1); return s[0]!; });
     assert.equal(t.type, 'template');
     assert.equal((t.body.template as { name: string }).name, 'order_update');
+  });
+
+  test('when an agent attaches audio WhatsApp refuses and there is no ffmpeg, then accepted audio goes and the agent learns why the rest did not', async () => {
+    const c = await customerWrites();
+    const reply = h.chatwoot.createAgentReply(ACCOUNT_ID, c.conversationId, {
+      content: null,
+      attachments: [
+        { bytes: Buffer.from('ID3 fake mp3'), mimeType: 'audio/mpeg', filename: 'memo.mp3' },
+        { bytes: Buffer.from('RIFF fake wav'), mimeType: 'audio/wav', filename: 'memo.wav' },
+      ],
+    });
+    await eventually(() => {
+      const m = chatwootMessage(reply.id);
+      assert.equal(m.status, 'failed');
+      assert.match(String((m.content_attributes as Record<string, unknown>).external_error), /audio\/wav.*ffmpeg/);
+    });
+    assert.deepEqual(sentTo(c.from).map((s) => s.type), ['audio']);
+  });
+
+  test('when an agent starts typing, then WhatsApp shows the typing indicator on the customer message', async () => {
+    const c = await customerWrites();
+    const res = await fetch(`${h.baseUrl}/webhooks/chatwoot/${h.connectionId}`, signedChatwoot({
+      event: 'conversation_typing_on', is_private: false, user: { id: 3, name: 'Agent', type: 'user' },
+      conversation: { id: c.conversationId, inbox_id: h.inboxId, contact_inbox: { source_id: c.from } },
+    }));
+    assert.equal(res.status, 200);
+    await eventually(() => assert.ok(h.graph.reads.some((r) => r.messageId === c.wamid && r.typing)));
   });
 
   test('when an agent replies, then the customer message is marked read on WhatsApp', async () => {

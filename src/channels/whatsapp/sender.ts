@@ -9,6 +9,7 @@ import { fetchPlatformFile } from '../meta/platform-files';
 import { withMediaId, type SendPart } from './outbound';
 import { PermanentError } from '../../core/errors';
 import type { Pacer } from '../../queue/pacer';
+import { toOggOpus, whatsappAcceptsAudio } from './audio';
 
 interface SendResponse {
   messages?: Array<{ id?: string }>;
@@ -19,12 +20,21 @@ export class WhatsAppSender {
     private readonly graph: GraphClient,
     private readonly fileLimits: { maxBytes: number; timeoutMs: number },
     private readonly pacer?: Pacer,
+    private readonly ffmpegPath = 'ffmpeg',
   ) {}
 
   async send(conn: ConnectionRecord, part: SendPart): Promise<string> {
     let body = part.body;
     if (part.media) {
-      const file = await fetchPlatformFile(part.media.url, this.fileLimits, { filename: part.media.filename, mimeType: part.media.mimeType });
+      let file = await fetchPlatformFile(part.media.url, this.fileLimits, { filename: part.media.filename, mimeType: part.media.mimeType });
+      if (part.kind === 'audio' && !whatsappAcceptsAudio(file.mimeType)) {
+        const converted = await toOggOpus(file, this.ffmpegPath);
+        // WhatsApp refuses the upload of such audio (131053), as a document too: say so plainly instead.
+        if (!converted) {
+          throw new PermanentError(`WhatsApp cannot play ${file.mimeType.split(';')[0]} audio (${file.filename}). Send it as MP3, AAC, M4A or OGG/Opus, or ask your administrator to install ffmpeg on the bridge so it converts audio automatically.`);
+        }
+        file = converted;
+      }
       const form = new FormData();
       form.append('messaging_product', 'whatsapp');
       form.append('type', file.mimeType);
@@ -33,6 +43,9 @@ export class WhatsAppSender {
         this.graph.http.post(this.graph.path(`${conn.businessId}/media`), form, { headers: { Authorization: `Bearer ${conn.metaToken}` } }));
       if (!uploaded.id) throw new PermanentError('WhatsApp accepted the upload but returned no media id');
       body = withMediaId(part, uploaded.id);
+      if (part.kind === 'audio' && file.mimeType.startsWith('audio/ogg')) {
+        body = { ...body, audio: { ...(body.audio as Record<string, unknown>), voice: true } };
+      }
     }
     await this.pacer?.take(conn.businessId);
     const res = await this.graph.post<SendResponse>(`${conn.businessId}/messages`, conn.metaToken, body);
