@@ -20,11 +20,14 @@ export class ConnectionDirectory {
     return value;
   }
 
-  async byId(id: string): Promise<ConnectionRecord | null> {
-    for (const { value, until } of this.cache.values()) {
-      if (value?.id === id && until > Date.now()) return value;
-    }
-    return this.repo.findById(id);
+  /** By connection id: every queued event and every platform webhook asks, so it is cached the same way. */
+  async byId(id: string, now = Date.now()): Promise<ConnectionRecord | null> {
+    const key = `id:${id}`;
+    const hit = this.cache.get(key);
+    if (hit && hit.until > now) return hit.value;
+    const value = await this.repo.findById(id);
+    this.cache.set(key, { value, until: now + (value ? this.ttlMs : this.missTtlMs) });
+    return value;
   }
 
   /** Called after admin changes in this process; other processes catch up within the TTL. */

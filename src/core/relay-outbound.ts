@@ -59,11 +59,12 @@ export class OutboundRelay {
         : undefined;
       if (failure && !failure.retryable) {
         // The report can fail (the platform is down): the claim is released so the retry does not wait out a lease.
+        // The connection's state changes before the agent is told, so whoever reads the failure sees it.
+        if (failure.reauth) await this.needsReauth(conn);
         await this.fail(conn, cmd, failure.text, log).catch(async (reportErr: unknown) => {
           await keys.endLease(key).catch(() => undefined);
           throw reportErr;
         });
-        if (failure.reauth) await this.needsReauth(conn);
         await keys.markDone(key);
         return 'failed';
       }

@@ -42,12 +42,15 @@ export class ConversationStateRepository {
     return createHash('sha256').update(`${connectionId}\u0000${platformConversationId}`).digest('base64url');
   }
 
-  /** Moves the window forward only: a late, older message never shortens it. */
+  /**
+   * Moves the window forward only: a late, older message never shortens it. Equal times update too (Meta's clock
+   * has one-second steps and lanes deliver in order), which also spares a doomed insert per message.
+   */
   async noteInbound(connectionId: string, platformConversationId: string, at: Date, externalId: string): Promise<void> {
     const _id = ConversationStateRepository.keyOf(connectionId, platformConversationId);
     const expiresAt = new Date(at.getTime() + this.retentionMs);
     const res = await this.model.updateOne(
-      { _id, lastInboundAt: { $lt: at } },
+      { _id, lastInboundAt: { $lte: at } },
       { $set: { lastInboundAt: at, lastInboundExternalId: externalId, expiresAt } },
     );
     if (res.matchedCount === 1) return;

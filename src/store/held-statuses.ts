@@ -1,6 +1,8 @@
 /**
  * Statuses that arrived before the send they belong to was recorded (Meta's webhook can beat the send
  * response). They are kept here, briefly, and applied as soon as the send is recorded — never dropped.
+ * One document per Meta message, looked up by `_id` only (see the note in deliveries.ts on FerretDB), so the
+ * check after every send is a single read.
  */
 import { Schema, type Connection as MongoConnection, type Model } from 'mongoose';
 import type { DeliveryStatus } from '../core/events';
@@ -8,9 +10,8 @@ import type { DeliveryStatus } from '../core/events';
 interface HeldStatusDoc {
   _id: string;
   connectionId: string;
-  externalId: string;
-  status: DeliveryStatus;
-  error?: string;
+  /** status → failure reason ('' when none). */
+  statuses: Partial<Record<DeliveryStatus, string>>;
   expiresAt: Date;
 }
 
@@ -18,18 +19,14 @@ const schema = new Schema<HeldStatusDoc>(
   {
     _id: { type: String, required: true },
     connectionId: { type: String, required: true },
-    externalId: { type: String, required: true },
-    status: { type: String, required: true },
-    error: String,
+    statuses: { type: Schema.Types.Mixed, required: true, default: {} },
     expiresAt: { type: Date, required: true },
   },
-  { versionKey: false, collection: 'held_statuses' },
+  { versionKey: false, collection: 'held_statuses', minimize: false },
 );
-// Looked up by _id only (`<connection>:<Meta id>:<status>`): see the note in deliveries.ts on FerretDB.
 schema.index({ connectionId: 1 });
 
-const STATUSES: readonly DeliveryStatus[] = ['sent', 'delivered', 'read', 'failed'];
-const idOf = (connectionId: string, externalId: string, status: DeliveryStatus) => `${connectionId}:${externalId}:${status}`;
+const idOf = (connectionId: string, externalId: string) => `${connectionId}:${externalId}`;
 
 export class HeldStatusRepository {
   readonly model: Model<HeldStatusDoc>;
@@ -40,18 +37,18 @@ export class HeldStatusRepository {
 
   async hold(connectionId: string, externalId: string, status: DeliveryStatus, error?: string): Promise<void> {
     await this.model.updateOne(
-      { _id: idOf(connectionId, externalId, status) },
-      { $setOnInsert: { connectionId, externalId, status, error, expiresAt: new Date(Date.now() + this.retentionMs) } },
+      { _id: idOf(connectionId, externalId) },
+      { $set: { [`statuses.${status}`]: error ?? '' }, $setOnInsert: { connectionId, expiresAt: new Date(Date.now() + this.retentionMs) } },
       { upsert: true },
     );
   }
 
   /** Removes and returns what was held for this Meta message. */
   async take(connectionId: string, externalId: string): Promise<Array<{ status: DeliveryStatus; error?: string }>> {
-    const ids = STATUSES.map((status) => idOf(connectionId, externalId, status));
-    const held = (await Promise.all(ids.map((id) => this.model.findById(id).lean<HeldStatusDoc>()))).filter((h): h is HeldStatusDoc => h !== null);
-    if (held.length === 0) return [];
-    await Promise.all(held.map((h) => this.model.deleteOne({ _id: h._id })));
-    return held.map((h) => ({ status: h.status, error: h.error ?? undefined }));
+    const _id = idOf(connectionId, externalId);
+    const held = await this.model.findById(_id).lean<HeldStatusDoc>();
+    if (!held) return [];
+    await this.model.deleteOne({ _id });
+    return (Object.entries(held.statuses ?? {}) as Array<[DeliveryStatus, string]>).map(([status, error]) => ({ status, error: error || undefined }));
   }
 }
