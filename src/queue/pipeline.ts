@@ -104,21 +104,23 @@ export class Pipeline {
   }
 
   /** The edge's only write: resolves once Redis holds the delivery, or throws QueueUnavailable. */
+  /**
+   * The Meta edge's only work before answering: parse, route each event to its connection and put it into its
+   * customer's lane, in one Redis pipeline. Every accepted event is in its lane at acknowledgement time, so a
+   * crash can never let a later message of a customer overtake an earlier one that was still waiting in a
+   * queue; and the answer comes after Redis holds it. Throws QueueUnavailable when Redis (or a needed routing
+   * lookup) does not answer in time.
+   */
   async enqueueWebhook(raw: Buffer, receivedAt: number): Promise<void> {
     const client = this.webhooks.client as unknown as Redis;
     if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
-    const jobId = `wh:${createHash('sha256').update(raw).digest('hex')}`;
+    const body: unknown = JSON.parse(raw.toString('utf8'));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new QueueUnavailable('redis did not answer in time')), this.opts.enqueueTimeoutMs);
     });
     try {
-      await Promise.race([
-        this.webhooks.add({ sealed: this.deps.sealer.seal(raw.toString('utf8')), receivedAt }, {
-          jobId, attempts: this.opts.attempts, backoff: { type: BACKOFF_NAME }, removeOnComplete: true, removeOnFail: false,
-        }),
-        timeout,
-      ]);
+      await Promise.race([this.routeAndPush(body, receivedAt), timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -129,10 +131,14 @@ export class Pipeline {
     this.drains.process(concurrency, (job) => this.drain(job));
   }
 
-  /** Parse one delivery, route every event to its connection, and put each into its customer's lane. */
+  /** Deliveries queued by an earlier version of the bridge (which fanned out in a worker) are still worked. */
   private async fanOut(job: Bull.Job<WebhookJob>): Promise<void> {
+    await this.routeAndPush(JSON.parse(this.deps.sealer.open<string>(job.data.sealed)), job.data.receivedAt);
+  }
+
+  /** Parse one delivery, route every event to its connection, and put each into its customer's lane. */
+  private async routeAndPush(body: unknown, receivedAt: number): Promise<void> {
     const { metrics, log, channels, directory, sealer } = this.deps;
-    const body: unknown = JSON.parse(sealer.open<string>(job.data.sealed));
     const channel = channels.forBody(body);
     if (!channel) {
       metrics.oddities.inc({ channel: 'unknown' });
@@ -152,7 +158,7 @@ export class Pipeline {
         log.warn('event for a business id with no connection; acknowledged, not forwarded', { businessId: maskPhone(event.businessId), kind: event.kind });
         continue;
       }
-      const payload: LanePayload = { direction: 'inbound', connectionId: conn.id, receivedAt: job.data.receivedAt, event };
+      const payload: LanePayload = { direction: 'inbound', connectionId: conn.id, receivedAt, event };
       entries.push({ lane: laneOf(conn.id, event), eventId: eventIdOf(event), timestampMs: event.timestamp, sealed: sealer.seal(payload) });
     }
     await this.pushToLanes(entries);

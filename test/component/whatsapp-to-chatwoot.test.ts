@@ -56,11 +56,14 @@ describe('WhatsApp messages reach Chatwoot', () => {
     const wrong = await h.postWebhook(body, { signature: `sha256=${createHash('sha256').update('x').digest('hex')}` });
     const otherSecret = await h.postWebhook(body, { signature: 'sha256=' + require('node:crypto').createHmac('sha256', 'not-the-secret').update(JSON.stringify(body)).digest('hex') });
     assert.deepEqual([missing.status, wrong.status, otherSecret.status], [401, 401, 401]);
-    const counts = await h.bridge!.pipeline!.webhooks.getJobCounts();
-    assert.deepEqual(counts, { waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0, paused: 0 } as typeof counts);
+    const empty = { waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0, paused: 0 };
+    assert.deepEqual(await h.bridge!.pipeline!.webhooks.getJobCounts(), empty as never);
+    assert.deepEqual(await h.bridge!.pipeline!.drains.getJobCounts(), empty as never);
     const redis = new Redis(h.env.REDIS_URL!);
     try {
-      assert.deepEqual(await redis.keys(`${h.env.QUEUE_PREFIX}:webhooks:wh:*`), []);
+      // Nothing reached a lane (where accepted events wait) nor the queues.
+      assert.deepEqual(await redis.keys(`${h.env.QUEUE_PREFIX}:lane:*`), []);
+      assert.deepEqual((await redis.keys(`${h.env.QUEUE_PREFIX}:*`)).filter((k) => /:(webhooks|lanes):\w/.test(k) && !/:(id|stalled-check)$/.test(k)), []);
     } finally { redis.disconnect(); }
   });
 

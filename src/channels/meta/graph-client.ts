@@ -6,6 +6,7 @@ import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
 import { graphErrorFrom } from './graph-errors';
+import { retryAfterMs } from '../../core/retry-after';
 
 export interface GraphClientOptions {
   baseUrl: string;
@@ -13,10 +14,9 @@ export interface GraphClientOptions {
   timeoutMs?: number;
 }
 
-function retryAfterMs(headers: unknown): number | undefined {
-  const raw = (headers as Record<string, unknown> | undefined)?.['retry-after'];
-  const seconds = Number(raw);
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+function retryAfterOf(headers: unknown): number | undefined {
+  const ms = retryAfterMs((headers as Record<string, unknown> | undefined)?.['retry-after']);
+  return ms && ms > 0 ? ms : undefined;
 }
 
 export class GraphClient {
@@ -49,7 +49,7 @@ export class GraphClient {
     try {
       return (await fn()).data;
     } catch (err) {
-      if (isAxiosError(err)) throw graphErrorFrom(err.response?.status, err.response?.data, retryAfterMs(err.response?.headers));
+      if (isAxiosError(err)) throw graphErrorFrom(err.response?.status, err.response?.data, retryAfterOf(err.response?.headers));
       throw err;
     }
   }

@@ -51,17 +51,23 @@ export function defaultFilename(ref: MediaRef, mimeType: string): string {
 export class MediaDownloader {
   constructor(private readonly graph: GraphClient, private readonly limits: { maxBytes: number; timeoutMs: number }) {}
 
+  /** Where the bytes are: WhatsApp's short-lived URL for a media id (asked afresh each time), or the given link. */
+  private async locate(ref: MediaRef, token: string, businessId: string): Promise<MediaUrlResponse> {
+    const meta = ref.mediaId
+      ? await this.graph.get<MediaUrlResponse>(ref.mediaId, token, { phone_number_id: businessId })
+      : { url: ref.url!, mime_type: ref.mimeType, sha256: ref.sha256 };
+    const declared = Number(meta.file_size);
+    if (Number.isFinite(declared) && declared > this.limits.maxBytes) {
+      throw new MediaDownloadError(`file is ${declared} bytes, over the ${this.limits.maxBytes}-byte limit`);
+    }
+    return meta;
+  }
+
   async download(ref: MediaRef, token: string, businessId: string): Promise<DownloadedMedia> {
     if (!ref.mediaId && !ref.url) throw new MediaDownloadError('no media id or url');
     let lastErr: unknown;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const meta = ref.mediaId
-        ? await this.graph.get<MediaUrlResponse>(ref.mediaId, token, { phone_number_id: businessId })
-        : { url: ref.url!, mime_type: ref.mimeType, sha256: ref.sha256 };
-      const declared = Number(meta.file_size);
-      if (Number.isFinite(declared) && declared > this.limits.maxBytes) {
-        throw new MediaDownloadError(`file is ${declared} bytes, over the ${this.limits.maxBytes}-byte limit`);
-      }
+      const meta = await this.locate(ref, token, businessId);
       try {
         const res = await this.graph.http.get<ArrayBuffer>(meta.url, {
           baseURL: undefined,
@@ -107,13 +113,7 @@ export class MediaDownloader {
   async open(ref: MediaRef, token: string, businessId: string): Promise<MediaStream> {
     if (!ref.mediaId && !ref.url) throw new MediaDownloadError('no media id or url');
     for (let attempt = 0; ; attempt++) {
-      const meta = ref.mediaId
-        ? await this.graph.get<MediaUrlResponse>(ref.mediaId, token, { phone_number_id: businessId })
-        : { url: ref.url!, mime_type: ref.mimeType, sha256: ref.sha256 };
-      const declared = Number(meta.file_size);
-      if (Number.isFinite(declared) && declared > this.limits.maxBytes) {
-        throw new MediaDownloadError(`file is ${declared} bytes, over the ${this.limits.maxBytes}-byte limit`);
-      }
+      const meta = await this.locate(ref, token, businessId);
       try {
         const res = await this.graph.http.get<Readable>(meta.url, {
           baseURL: undefined,

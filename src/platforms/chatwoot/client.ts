@@ -7,6 +7,7 @@ import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
 import { PermanentError, RetryableError } from '../../core/errors';
+import { retryAfterMs } from '../../core/retry-after';
 
 export class ChatwootNotFound extends PermanentError {
   override name = 'ChatwootNotFound';
@@ -14,14 +15,6 @@ export class ChatwootNotFound extends PermanentError {
 
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 128 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 128 });
-
-function retryAfterMs(value: unknown): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(String(value));
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
-}
 
 function describe(body: unknown): string {
   if (typeof body === 'string') return body.trim().slice(0, 200);

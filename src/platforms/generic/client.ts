@@ -11,6 +11,7 @@ import { PermanentError, RetryableError } from '../../core/errors';
 import type { ConnectionRecord } from '../../store/connections';
 import { SCHEMA_VERSION, type BridgeEvent } from './events';
 import { SIGNATURE_HEADER, bridgeSignatureHeader } from './signature';
+import { retryAfterMs } from '../../core/retry-after';
 
 export const HEADERS = {
   signature: SIGNATURE_HEADER,
@@ -22,14 +23,6 @@ export const HEADERS = {
 
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 128 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 128 });
-
-function retryAfterMs(value: unknown): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(String(value));
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
-}
 
 function excerpt(body: unknown): string {
   const text = typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body);
