@@ -157,6 +157,26 @@ describe('agent replies reach WhatsApp', () => {
     assert.equal(h.graph.sent.length, before);
   });
 
+  test('when Chatwoot is older than 4.13 (no signing), then only the per-connection URL token is accepted', async () => {
+    const res = await fetch(`${h.baseUrl}/admin/connections`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Old Chatwoot', channel: 'whatsapp', businessId: '106540352249999', metaAccessToken: 'EAAG-another-token-abcdefghij',
+        platform: { kind: 'chatwoot', baseUrl: h.chatwoot.url, accountId: ACCOUNT_ID, inboxId: h.inboxId, apiAccessToken: 'cw-agent-token-abcdefghijkl' },
+      }),
+    });
+    assert.equal(res.status, 201);
+    const created = (await res.json()) as { id: string; chatwootWebhookUrl: string };
+    const path = new URL(created.chatwootWebhookUrl).pathname;
+    assert.match(path, new RegExp(`^/webhooks/chatwoot/${created.id}/[A-Za-z0-9_-]{32}$`));
+    const body = JSON.stringify({ event: 'conversation_updated', conversation: { id: 1, inbox_id: h.inboxId } });
+    const post = (p: string) => fetch(`${h.baseUrl}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal((await post(path)).status, 200);
+    assert.equal((await post(`/webhooks/chatwoot/${created.id}`)).status, 401);
+    assert.equal((await post(`/webhooks/chatwoot/${created.id}/${'x'.repeat(32)}`)).status, 401);
+  });
+
   test('when Graph answers 429 and 5xx, then the reply is retried and goes out', async () => {
     const c = await customerWrites();
     h.graph.failNext(/\/messages$/, 2, { status: 429, body: { error: { message: '(#130429) Rate limit hit', type: 'OAuthException', code: 130429, error_data: { messaging_product: 'whatsapp', details: 'Cloud API message throughput has been reached.' }, fbtrace_id: 'x' } } });
