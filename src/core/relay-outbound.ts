@@ -49,7 +49,7 @@ export class OutboundRelay {
     if (claim === 'done') return 'duplicate';
     if (claim === 'busy') throw new RetryableError('another worker is sending this reply right now', 5_000);
     try {
-      await this.sendParts(conn, cmd, log, now);
+      await this.sendParts(conn, cmd, log, now, claim === 'fresh');
       await keys.markDone(key);
       return 'sent';
     } catch (err) {
@@ -96,7 +96,8 @@ export class OutboundRelay {
     return now - lastInboundMs < hours * 3600 * 1000;
   }
 
-  private async sendParts(conn: ConnectionRecord, cmd: ReplyCommand, log: Logger, now: number): Promise<void> {
+  /** `firstAttempt`: nobody tried this reply before, so no part can have been recorded yet (one read spared). */
+  private async sendParts(conn: ConnectionRecord, cmd: ReplyCommand, log: Logger, now: number, firstAttempt: boolean): Promise<void> {
     const { deliveries, conversations, statuses } = this.deps;
     const channel = this.deps.channels.forKind(conn.channel);
     if (cmd.reply.templateError) throw new PermanentError(cmd.reply.templateError);
@@ -114,7 +115,7 @@ export class OutboundRelay {
       conn, sinceCustomerMs: state ? now - state.lastInboundAt.getTime() : undefined, platformMessageId: cmd.platformMessageId,
     });
     if (parts.length === 0) throw new PermanentError('The reply is empty: nothing to send.');
-    const alreadySent = new Set((await deliveries.partsOf(conn.id, cmd.platformMessageId)).map((p) => p.part));
+    const alreadySent = new Set(firstAttempt ? [] : (await deliveries.partsOf(conn.id, cmd.platformMessageId)).map((p) => p.part));
     for (const part of parts) {
       if (alreadySent.has(part.index)) continue;
       const sentAt = new Date();

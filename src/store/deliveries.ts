@@ -125,13 +125,11 @@ export class DeliveryRepository {
     if (input.direction === 'outbound') {
       const _id = DeliveryRepository.idOf(input.connectionId, input.platformMessageId);
       const part = { part: input.part ?? 0, externalId: input.externalId };
-      const res = await this.platformMessages.updateOne({ _id }, { $addToSet: { parts: part } });
-      if (res.matchedCount === 0) {
-        await this.platformMessages.create({ _id, connectionId: input.connectionId, parts: [part], expiresAt }).catch(async (err: { code?: number }) => {
-          if (err.code !== 11000) throw err;
-          await this.platformMessages.updateOne({ _id }, { $addToSet: { parts: part } }); // created meanwhile
-        });
-      }
+      await this.platformMessages.updateOne(
+        { _id },
+        { $addToSet: { parts: part }, $setOnInsert: { connectionId: input.connectionId, expiresAt } },
+        { upsert: true },
+      );
     }
   }
 
