@@ -115,15 +115,7 @@ export class Pipeline {
     const client = this.webhooks.client as unknown as Redis;
     if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
     const body: unknown = JSON.parse(raw.toString('utf8'));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new QueueUnavailable('redis did not answer in time')), this.opts.enqueueTimeoutMs);
-    });
-    try {
-      await Promise.race([this.routeAndPush(body, receivedAt), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.withinEnqueueTime(this.routeAndPush(body, receivedAt));
   }
 
   startWorkers(concurrency: number): void {
@@ -182,12 +174,17 @@ export class Pipeline {
     if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
     const payload: LanePayload = { direction: 'outbound', connectionId, receivedAt, command };
     const lane = await this.commandLane(connectionId, command);
+    await this.withinEnqueueTime(this.pushToLanes([{ lane, eventId: commandId, timestampMs: receivedAt, sealed: this.deps.sealer.seal(payload) }]));
+  }
+
+  /** An edge waits this long for Redis, then answers 503 so the sender delivers again. */
+  private async withinEnqueueTime(work: Promise<void>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new QueueUnavailable('redis did not answer in time')), this.opts.enqueueTimeoutMs);
     });
     try {
-      await Promise.race([this.pushToLanes([{ lane, eventId: commandId, timestampMs: receivedAt, sealed: this.deps.sealer.seal(payload) }]), timeout]);
+      await Promise.race([work, timeout]);
     } finally {
       clearTimeout(timer);
     }
