@@ -174,7 +174,7 @@ export class Bridge {
       },
       { channels, directory, relay, outbound, statuses, deadLetters, sealer, metrics: this.metrics, log: log.child({ component: 'queue' }), laneRedis: this.laneRedis },
     );
-    await this.pipeline.webhooks.isReady();
+    await this.pipeline.drains.isReady();
     if (config.role !== 'web') this.pipeline.startWorkers(config.queue.inboundConcurrency);
 
     // Every role listens: web and all serve the edges, a worker serves only /healthz (and metrics), so one

@@ -1,6 +1,6 @@
 /**
  * Both directions through Redis:
- *   Meta edge ── add ──▶ "webhooks" queue (sealed raw body) ── fan-out ──▶ lanes (one per customer) ── drain ──▶ core
+ *   Meta edge ── parse + route ──▶ lanes (one per customer) ── drain ──▶ core
  *   platform edge ─────────────────────────────── push ──▶ lanes (one per conversation) ── drain ──▶ core
  * An edge answers only after its write resolved; everything after that is retried by the queue.
  */
@@ -23,12 +23,7 @@ import { Lanes, drainJobId } from './lanes';
 import type { Sealer } from './sealed';
 import { BACKOFF_NAME, bullBackoffStrategy, type BackoffPolicy } from './backoff';
 
-export const QUEUE_NAMES = { webhooks: 'webhooks', lanes: 'lanes' } as const;
-
-interface WebhookJob {
-  sealed: string;
-  receivedAt: number;
-}
+export const QUEUE_NAMES = { lanes: 'lanes' } as const;
 
 interface DrainJob {
   lane: string;
@@ -85,7 +80,6 @@ function eventIdOf(event: InboundEvent): string {
 }
 
 export class Pipeline {
-  readonly webhooks: Bull.Queue<WebhookJob>;
   readonly drains: Bull.Queue<DrainJob>;
   private readonly lanes: Lanes;
 
@@ -97,10 +91,9 @@ export class Pipeline {
       maxStalledCount: 1_000_000,
       backoffStrategies: { [BACKOFF_NAME]: bullBackoffStrategy(opts.backoff) },
     };
-    this.webhooks = new Bull<WebhookJob>(QUEUE_NAMES.webhooks, opts.redisUrl, { prefix: opts.prefix, settings });
     this.drains = new Bull<DrainJob>(QUEUE_NAMES.lanes, opts.redisUrl, { prefix: opts.prefix, settings });
     this.lanes = new Lanes(deps.laneRedis, opts.prefix);
-    for (const q of [this.webhooks, this.drains]) q.on('error', (err) => deps.log.warn('queue error', { queue: q.name, err }));
+    this.drains.on('error', (err) => deps.log.warn('queue error', { queue: this.drains.name, err }));
   }
 
   /** The edge's only write: resolves once Redis holds the delivery, or throws QueueUnavailable. */
@@ -112,20 +105,14 @@ export class Pipeline {
    * lookup) does not answer in time.
    */
   async enqueueWebhook(raw: Buffer, receivedAt: number): Promise<void> {
-    const client = this.webhooks.client as unknown as Redis;
+    const client = this.drains.client as unknown as Redis;
     if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
     const body: unknown = JSON.parse(raw.toString('utf8'));
     await this.withinEnqueueTime(this.routeAndPush(body, receivedAt));
   }
 
   startWorkers(concurrency: number): void {
-    this.webhooks.process(Math.max(2, Math.ceil(concurrency / 4)), (job) => this.fanOut(job));
     this.drains.process(concurrency, (job) => this.drain(job));
-  }
-
-  /** Deliveries queued by an earlier version of the bridge (which fanned out in a worker) are still worked. */
-  private async fanOut(job: Bull.Job<WebhookJob>): Promise<void> {
-    await this.routeAndPush(JSON.parse(this.deps.sealer.open<string>(job.data.sealed)), job.data.receivedAt);
   }
 
   /** Parse one delivery, route every event to its connection, and put each into its customer's lane. */
@@ -170,7 +157,7 @@ export class Pipeline {
    * holds it; a command already queued (a duplicate webhook) is not queued twice.
    */
   async enqueueCommand(connectionId: string, command: OutboundCommand, commandId: string, receivedAt: number): Promise<void> {
-    const client = this.webhooks.client as unknown as Redis;
+    const client = this.drains.client as unknown as Redis;
     if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
     const payload: LanePayload = { direction: 'outbound', connectionId, receivedAt, command };
     const lane = await this.commandLane(connectionId, command);
@@ -293,6 +280,6 @@ export class Pipeline {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.webhooks.close(), this.drains.close()]);
+    await this.drains.close();
   }
 }
