@@ -34,6 +34,14 @@ type LanePayload =
   | { direction: 'inbound'; connectionId: string; receivedAt: number; event: InboundEvent }
   | { direction: 'outbound'; connectionId: string; receivedAt: number; command: OutboundCommand };
 
+/** One routed, sealed event on its way into a lane. */
+interface LaneEntry {
+  lane: string;
+  eventId: string;
+  timestampMs: number;
+  sealed: string;
+}
+
 export class QueueUnavailable extends Error {
   override name = 'QueueUnavailable';
 }
@@ -96,42 +104,46 @@ export class Pipeline {
     this.drains.on('error', (err) => deps.log.warn('queue error', { queue: this.drains.name, err }));
   }
 
-  /** The edge's only write: resolves once Redis holds the delivery, or throws QueueUnavailable. */
   /**
    * The Meta edge's only work before answering: parse, route each event to its connection and put it into its
    * customer's lane, in one Redis pipeline. Every accepted event is in its lane at acknowledgement time, so a
    * crash can never let a later message of a customer overtake an earlier one that was still waiting in a
-   * queue; and the answer comes after Redis holds it. Throws QueueUnavailable when Redis (or a needed routing
-   * lookup) does not answer in time.
+   * queue; and the answer comes after Redis holds it. Throws QueueUnavailable when Redis does not answer within
+   * the enqueue time, or when a routing lookup fails. Only the Redis write is timed: a routing lookup on a cold
+   * database connection may take a few seconds and is still far inside Meta's patience, whereas a 503 costs a
+   * redelivery minutes later.
    */
   async enqueueWebhook(raw: Buffer, receivedAt: number): Promise<void> {
     const client = this.drains.client as unknown as Redis;
     if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
     const body: unknown = JSON.parse(raw.toString('utf8'));
-    await this.withinEnqueueTime(this.routeAndPush(body, receivedAt));
+    const entries = await this.route(body, receivedAt);
+    await this.withinEnqueueTime(this.pushToLanes(entries));
   }
 
   startWorkers(concurrency: number): void {
     this.drains.process(concurrency, (job) => this.drain(job));
   }
 
-  /** Parse one delivery, route every event to its connection, and put each into its customer's lane. */
-  private async routeAndPush(body: unknown, receivedAt: number): Promise<void> {
+  /** Parse one delivery and route every event to its connection and customer lane; sealed, ready to push. */
+  private async route(body: unknown, receivedAt: number): Promise<LaneEntry[]> {
     const { metrics, log, channels, directory, sealer } = this.deps;
     const channel = channels.forBody(body);
     if (!channel) {
       metrics.oddities.inc({ channel: 'unknown' });
       log.warn('webhook object no channel reads; acknowledged and dropped', { object: String((body as { object?: unknown })?.object) });
-      return;
+      return [];
     }
     const parsed: ParsedDelivery = channel.parse(body);
     for (const oddity of parsed.oddities) {
       metrics.oddities.inc({ channel: channel.kind });
       log.info('delivery part that is not a customer event', { businessId: oddity.businessId ? maskPhone(oddity.businessId) : undefined, reason: oddity.reason });
     }
-    const entries: Array<{ lane: string; eventId: string; timestampMs: number; sealed: string }> = [];
+    const entries: LaneEntry[] = [];
     for (const event of parsed.events) {
-      const conn = await directory.byBusinessId(event.channel, event.businessId);
+      const conn = await directory.byBusinessId(event.channel, event.businessId).catch((err: unknown) => {
+        throw new QueueUnavailable(`connection lookup failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
       if (!conn) {
         metrics.events.inc({ channel: event.channel, kind: event.kind, outcome: 'unrouted' });
         log.warn('event for a business id with no connection; acknowledged, not forwarded', { businessId: maskPhone(event.businessId), kind: event.kind });
@@ -140,10 +152,10 @@ export class Pipeline {
       const payload: LanePayload = { direction: 'inbound', connectionId: conn.id, receivedAt, event };
       entries.push({ lane: laneOf(conn.id, event), eventId: eventIdOf(event), timestampMs: event.timestamp, sealed: sealer.seal(payload) });
     }
-    await this.pushToLanes(entries);
+    return entries;
   }
 
-  private async pushToLanes(entries: Array<{ lane: string; eventId: string; timestampMs: number; sealed: string }>): Promise<void> {
+  private async pushToLanes(entries: LaneEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const generations = await this.lanes.push(entries);
     await this.drains.addBulk([...generations].map(([lane, gen]) => ({
