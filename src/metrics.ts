@@ -34,13 +34,31 @@ export class Metrics {
   });
 
   readonly platformErrors = new Counter({
-    name: 'bridge_platform_errors_total', help: 'Errors from the platform API, by platform and code',
-    labelNames: ['platform', 'code'] as const, registers: [this.registry],
+    name: 'bridge_platform_errors_total',
+    help: 'Errors from platform APIs (Chatwoot, generic) as classified: HTTP status, or the network error when none came; retryable true|false',
+    labelNames: ['platform', 'code', 'retryable'] as const, registers: [this.registry],
+  });
+
+  readonly graphErrors = new Counter({
+    name: 'bridge_graph_errors_total',
+    help: "Errors from Meta's Graph API as classified: Meta's error code, http_<status> when Meta sent none, or the network error; api facebook|instagram",
+    labelNames: ['api', 'code', 'retryable'] as const, registers: [this.registry],
   });
 
   readonly deadLetters = new Counter({
     name: 'bridge_dead_letters_total', help: 'Events given up on after retries or a permanent error',
     labelNames: ['direction'] as const, registers: [this.registry],
+  });
+
+  readonly deadLettersResolved = new Counter({
+    name: 'bridge_dead_letters_resolved_total', help: 'Dead letters an admin replayed or discarded (expired ones are not counted)',
+    labelNames: ['direction', 'action'] as const, registers: [this.registry],
+  });
+
+  readonly tokenChecks = new Counter({
+    name: 'bridge_token_checks_total',
+    help: "Meta token checks by outcome: ok, renewed, expiring, needs_reauth, check_failed (Meta could not be asked; nothing changed); trigger job|admin",
+    labelNames: ['outcome', 'trigger'] as const, registers: [this.registry],
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {

@@ -19,6 +19,12 @@ export class PermanentError extends Error {
   }
 }
 
+/**
+ * Told of each error a client classified, for counting: a short code that names it (bounded: an API's error
+ * code or HTTP status, or a network error name) and whether it will be retried.
+ */
+export type ErrorObserver = (code: string, retryable: boolean) => void;
+
 export function isRetryable(err: unknown): boolean {
   return !(err instanceof PermanentError);
 }

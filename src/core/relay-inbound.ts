@@ -17,7 +17,7 @@ import type { ConversationStateRepository } from '../store/conversation-state';
 import type { Platform } from '../platforms/platform';
 import type { DownloadedMedia } from '../channels/meta/media';
 import type { Logger } from '../log/logger';
-import { RetryableError, isRetryable, errorMessage } from './errors';
+import { PermanentError, RetryableError, isRetryable, errorMessage } from './errors';
 import { echoAsMessage, editAsMessage, unsendAsMessage } from './as-message';
 import type { ProfileResolver } from './profiles';
 
@@ -53,6 +53,11 @@ export class InboundRelay {
       media: MediaFetcher;
       /** Names and pictures for channels whose webhooks carry only ids. */
       profiles?: ProfileResolver;
+      /**
+       * Meta refused the connection's token (code 190) on a download: the connection needs re-authorisation. The
+       * message itself still goes on, with a note.
+       */
+      onTokenRefused?: (conn: ConnectionRecord) => Promise<void>;
     },
   ) {}
 
@@ -76,6 +81,17 @@ export class InboundRelay {
     }
   }
 
+  /**
+   * Before an admin replays a dead-lettered event: its claim is left unfinished, so forward() looks on the platform
+   * (Chatwoot: by source_id among the conversation's latest messages; generic platforms: the Idempotency-Key)
+   * before it creates, and a first attempt that reached the platform after all is not shown twice. An event whose
+   * claim is done was forwarded (by a later redelivery from Meta): 'already_forwarded', nothing to queue.
+   */
+  async prepareReplay(conn: ConnectionRecord, event: ForwardableEvent): Promise<'ready' | 'already_forwarded'> {
+    const reopened = await this.deps.keys.reopen(InboundKeyRepository.key(conn.id, event.externalId), { evenIfDone: false });
+    return reopened === 'done' ? 'already_forwarded' : 'ready';
+  }
+
   private async deliver(conn: ConnectionRecord, event: InboundMessageEvent | ReactionEvent, side: Side, mayAlreadyExist: boolean, attempt: AttemptInfo, log: Logger): Promise<ForwardOutcome> {
     const { deliveries } = this.deps;
     const platform = this.deps.platformFor(conn);
@@ -96,7 +112,8 @@ export class InboundRelay {
     const ids = { connectionId: conn.id, externalId: event.externalId, platformConversationId: ref.conversationId, platformMessageId: ref.messageId };
     await Promise.all([
       side === 'customer'
-        ? deliveries.record({ ...ids, direction: 'inbound', status: 'forwarded' })
+        // The customer's key (a hash) lets erasure find their records; outbound records carry it too.
+        ? deliveries.record({ ...ids, direction: 'inbound', status: 'forwarded', customerKey: DeliveryRepository.customerKeyOf(conn.id, customer.id) })
         // The business's message: receipts move it forward like any reply.
         : deliveries.record({ ...ids, direction: 'outbound', part: 0, status: 'pending', customerKey: DeliveryRepository.customerKeyOf(conn.id, customer.id), sentAt: new Date(event.timestamp) }),
       side === 'customer' ? this.deps.conversations.noteInbound(conn.id, ref.conversationId, new Date(event.timestamp), event.externalId) : undefined,
@@ -147,6 +164,8 @@ export class InboundRelay {
       } catch (err) {
         const lastChance = attempt.attempt >= Math.min(MEDIA_RETRY_ATTEMPTS, attempt.maxAttempts);
         if (isRetryable(err) && err instanceof RetryableError && !lastChance) throw err;
+        // 190 is Meta's "this token is no good" on every Graph API (graph-errors.ts AUTH_ERROR_CODES).
+        if (err instanceof PermanentError && err.code === 190) await this.deps.onTokenRefused?.(conn);
         log.warn('media download failed; delivering the message with a note', { kind: ref.kind, reason: errorMessage(err) });
         notes.push(`⚠️ The customer sent ${ref.kind === 'image' || ref.kind === 'audio' ? 'an' : 'a'} ${ref.kind}${ref.filename ? ` (${ref.filename})` : ''} that could not be downloaded (${errorMessage(err)}). Ask them to send it again.`);
       }

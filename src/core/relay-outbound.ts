@@ -38,7 +38,7 @@ export class OutboundRelay {
     },
   ) {}
 
-  static keyOf(conn: ConnectionRecord, platformMessageId: string): string {
+  static keyOf(conn: Pick<ConnectionRecord, 'id'>, platformMessageId: string): string {
     return InboundKeyRepository.key(conn.id, `out:${platformMessageId}`);
   }
 
@@ -80,6 +80,17 @@ export class OutboundRelay {
     await this.deps.keys.markDone(OutboundRelay.keyOf(conn, cmd.platformMessageId));
   }
 
+  /**
+   * Before an admin replays a dead-lettered reply. giveUp() marked its claim done once the agent was told, so the
+   * claim is reopened (even when done) and reply() resumes as a retry would: parts recorded as sent are skipped,
+   * only the rest go to Meta. What this cannot see is a part Meta accepted whose answer never came (Graph has no
+   * idempotency key): the same risk as any retry. The part records expire with RETENTION_DELIVERY_RECORD_DAYS,
+   * which is why a reply older than that is not replayed (DeadLetterReplayer).
+   */
+  async prepareReplay(conn: ConnectionRecord, cmd: ReplyCommand): Promise<void> {
+    await this.deps.keys.reopen(OutboundRelay.keyOf(conn, cmd.platformMessageId), { evenIfDone: true });
+  }
+
   async typing(conn: ConnectionRecord, cmd: TypingCommand): Promise<void> {
     const channel = this.deps.channels.forKind(conn.channel);
     if (!cmd.on || !channel.outbound.markRead) return;
@@ -103,6 +114,9 @@ export class OutboundRelay {
     if (cmd.reply.templateError) throw new PermanentError(cmd.reply.templateError);
     if (conn.health === 'needs_reauth') {
       throw new PermanentError(`The ${CHANNEL_NAMES[conn.channel]} connection needs re-authorisation: an administrator must reconnect it before replies can be sent.`);
+    }
+    if (conn.health === 'disconnected') {
+      throw new PermanentError(`The ${CHANNEL_NAMES[conn.channel]} connection is disconnected: the Meta account that granted access removed the app, so the bridge deleted its token. An administrator must connect it again before replies can be sent.`);
     }
     const state = await conversations.get(conn.id, cmd.platformConversationId);
     const windowHours = channel.outbound.replyWindowHoursFor?.(conn) ?? channel.outbound.replyWindowHours;

@@ -27,7 +27,7 @@ export class StatusRelay {
     const reason = event.status === 'failed'
       ? (first ? this.deps.describe(conn, first.code, first.title, first.details ?? first.message) : 'WhatsApp reported the message as failed without a reason')
       : undefined;
-    return this.merge(conn, event.externalId, event.status, reason);
+    return this.merge(conn, event.externalId, event.status, reason, DeliveryRepository.customerKeyOf(conn.id, event.recipient.id));
   }
 
   /**
@@ -57,10 +57,11 @@ export class StatusRelay {
     }
   }
 
-  private async merge(conn: ConnectionRecord, externalId: string, status: TrackedStatus, reason?: string): Promise<StatusOutcome> {
+  /** `customerKey`: whom the message went to, kept with a held status so erasing that customer finds it. */
+  private async merge(conn: ConnectionRecord, externalId: string, status: TrackedStatus, reason?: string, customerKey?: string): Promise<StatusOutcome> {
     const before = await this.deps.deliveries.findByExternalId(conn.id, externalId);
     if (!before || before.direction !== 'outbound') {
-      if (status !== 'pending') await this.deps.held.hold(conn.id, externalId, status, reason);
+      if (status !== 'pending') await this.deps.held.hold(conn.id, externalId, status, reason, customerKey);
       return 'held';
     }
     const after = await this.deps.deliveries.mergeStatus(conn.id, externalId, status, reason);

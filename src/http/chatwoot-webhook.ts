@@ -6,9 +6,10 @@
  * Answers within Chatwoot's 5 s timeout (Chatwoot marks the message failed otherwise and never retries): one
  * Redis write, then 200. The work happens from the queue.
  */
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { HttpError } from './errors';
+import { parseJsonBody, rawBody } from './json-body';
 import { verifyChatwootSignature } from '../platforms/chatwoot/webhook';
 import type { ParsedPlatformRequest } from '../platforms/platform';
 import { isPlatform, type ConnectionRecord } from '../store/connections';
@@ -20,7 +21,9 @@ export interface ChatwootWebhookDeps {
   /** The Chatwoot adapter's reading of a webhook body (Platform.parseRequest). */
   parse(conn: ConnectionRecord<'chatwoot'>, body: unknown): Promise<ParsedPlatformRequest>;
   enqueue(connectionId: string, command: import('../core/outbound').OutboundCommand, commandId: string, receivedAt: number): Promise<void>;
-  firstDelivery(deliveryId: string): Promise<boolean>;
+  /** Whether this X-Chatwoot-Delivery id was accepted before, and remembering it once its command is queued. */
+  deliverySeen(deliveryId: string): Promise<boolean>;
+  rememberDelivery(deliveryId: string): Promise<void>;
   isShuttingDown(): boolean;
   metrics: Metrics;
   log: Logger;
@@ -47,7 +50,7 @@ export function chatwootWebhookRouter(deps: ChatwootWebhookDeps): Router {
   const count = (outcome: string) => deps.metrics.webhooks.inc({ source: 'chatwoot', outcome });
 
   router.post(['/webhooks/chatwoot/:connectionId', '/webhooks/chatwoot/:connectionId/:pathToken'],
-    express.raw({ type: () => true, limit: '1mb' }),
+    rawBody('1mb'),
     async (req, res) => {
       const receivedAt = Date.now();
       if (deps.isShuttingDown()) throw new HttpError('shutting_down', 'shutting down; try again later');
@@ -62,7 +65,7 @@ export function chatwootWebhookRouter(deps: ChatwootWebhookDeps): Router {
         if (typeof token !== 'string' || !same(token, chatwootPathToken(conn))) { count('bad_path_token'); throw new HttpError('bad_signature', 'missing or wrong webhook URL token'); }
       }
       let body: unknown;
-      try { body = JSON.parse(raw.toString('utf8')); } catch { count('malformed'); throw new HttpError('malformed_body', 'request body is not valid JSON'); }
+      try { body = parseJsonBody(raw); } catch (err) { count('malformed'); throw err; }
 
       const parsed = await deps.parse(conn, body);
       if ('invalid' in parsed) { count('ignored'); res.status(200).json({ ok: true, ignored: parsed.invalid.join('; ') }); return; }
@@ -70,12 +73,19 @@ export function chatwootWebhookRouter(deps: ChatwootWebhookDeps): Router {
       const deliveryId = req.get('x-chatwoot-delivery');
       try {
         // Chatwoot's delivery id and the message id both dedupe: Chatwoot emits duplicate message_created events.
-        if (deliveryId && !(await deps.firstDelivery(deliveryId))) { count('duplicate_delivery'); res.status(200).json({ ok: true, duplicate: true }); return; }
+        if (deliveryId && (await deps.deliverySeen(deliveryId))) { count('duplicate_delivery'); res.status(200).json({ ok: true, duplicate: true }); return; }
         await deps.enqueue(conn.id, parsed.command, parsed.commandId, receivedAt);
       } catch (err) {
         count('queue_unavailable');
         deps.log.warn('could not queue a Chatwoot webhook', { reason: (err as Error).message, requestId: res.locals.requestId });
         throw new HttpError('queue_unavailable', 'queue unavailable; try again later');
+      }
+      // Remembered only now that the command is kept: marking it first lost the reply when the write then failed
+      // (503) or the process died, because the sender's retry was taken for a duplicate. Two copies racing past
+      // the check are harmless: the lane and the reply's claim key both dedupe by message id.
+      if (deliveryId) {
+        await deps.rememberDelivery(deliveryId).catch((err: unknown) =>
+          deps.log.warn('could not remember a Chatwoot delivery id; a repeat would be deduped by message id', { reason: (err as Error).message }));
       }
       count('accepted');
       res.status(200).json({ ok: true });

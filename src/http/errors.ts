@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   invalid_request: 400,
   body_too_large: 413,
   unsupported_media_type: 415,
+  too_many_requests: 429,
   queue_unavailable: 503,
   shutting_down: 503,
   upstream_failed: 502,
@@ -25,6 +26,9 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export class HttpError extends Error {
+  /** Seconds for a Retry-After header (429). */
+  retryAfterS?: number;
+
   constructor(readonly code: ErrorCode, message: string, readonly details?: unknown) {
     super(message);
   }
@@ -51,7 +55,9 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       return;
     }
     if (httpErr.status >= 500) log.warn('request refused', { code: httpErr.code, path: req.path, requestId: res.locals.requestId });
-    const retryAfter = httpErr.code === 'queue_unavailable' || httpErr.code === 'shutting_down' ? { 'Retry-After': '5' } : {};
+    const retryAfter = httpErr.code === 'queue_unavailable' || httpErr.code === 'shutting_down'
+      ? { 'Retry-After': '5' }
+      : httpErr.retryAfterS !== undefined ? { 'Retry-After': String(httpErr.retryAfterS) } : {};
     res.status(httpErr.status).set(retryAfter).json({ error: { code: httpErr.code, message: httpErr.message, details: httpErr.details } });
   };
 }

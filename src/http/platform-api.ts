@@ -6,9 +6,10 @@
  *   GET  /platform/v1/media/:token   a signed, expiring media link from an event: streamed from Meta, not kept.
  *   GET  /platform/v1/openapi.json   the contract itself.
  */
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { HttpError } from './errors';
+import { jsonBody } from './json-body';
 import type { ConnectionRecord } from '../store/connections';
 import type { OutboundCommand } from '../core/outbound';
 import type { MediaRef } from '../core/events';
@@ -49,7 +50,7 @@ export function platformApiRouter(deps: PlatformApiDeps): Router {
     res.json(deps.openapi);
   });
 
-  router.post(`${PLATFORM_API_BASE}/messages`, express.json({ limit: '256kb' }), async (req, res) => {
+  router.post(`${PLATFORM_API_BASE}/messages`, ...jsonBody({ limit: '256kb' }), async (req, res) => {
     const receivedAt = Date.now();
     if (deps.isShuttingDown()) throw new HttpError('shutting_down', 'shutting down; try again later');
     const header = req.get('authorization') ?? '';

@@ -5,6 +5,7 @@
 import winston from 'winston';
 import type { Writable } from 'node:stream';
 import { redact, maskPhonesIn } from './redact';
+import { currentLogContext } from './context';
 
 export type Logger = winston.Logger;
 
@@ -22,9 +23,30 @@ export function createLogger(opts: { level: string; stream?: Writable }): Logger
   const transport = opts.stream
     ? new winston.transports.Stream({ stream: opts.stream })
     : new winston.transports.Console();
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: opts.level,
     format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), redactFormat(), winston.format.json()),
     transports: [transport],
   });
+  stampContextOnWrite(logger);
+  return logger;
+}
+
+/**
+ * Every line gets the request or job id of the context it was written in (context.ts); an id given on the line
+ * wins. Stamped in write(), which the root logger and all its children call synchronously from the log call:
+ * formats may run later, when a slow transport holds the stream back, and by then the context is another's.
+ */
+function stampContextOnWrite(logger: winston.Logger): void {
+  const write = logger.write.bind(logger) as (info: unknown, ...rest: unknown[]) => boolean;
+  const stamped = (info: unknown, ...rest: unknown[]): boolean => {
+    const context = currentLogContext();
+    if (context && info && typeof info === 'object') {
+      const line = info as Record<string, unknown>;
+      if (context.requestId !== undefined) line.requestId ??= context.requestId;
+      if (context.jobId !== undefined) line.jobId ??= context.jobId;
+    }
+    return write(info, ...rest);
+  };
+  (logger as unknown as { write: typeof stamped }).write = stamped;
 }

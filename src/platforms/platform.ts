@@ -38,6 +38,27 @@ export type ParsedPlatformRequest =
   /** Malformed: what is wrong, readable, for a 400. */
   | { invalid: string[] };
 
+/** Whom an erasure concerns, as the bridge knows them on one connection (src/core/erasure.ts). */
+export interface ErasedCustomer {
+  /** Every id the customer is known by on the channel (phone digits, BSUID, PSID or IGSID), the one asked for first. */
+  ids: string[];
+  /** The platform's contact ids the bridge had kept for them; may be empty (the adapter then looks the contact up). */
+  contactIds: string[];
+  /** The platform conversations the bridge knew for them. */
+  conversationIds: string[];
+}
+
+/**
+ * deleted: the platform removed the contact (Chatwoot: with its conversations). anonymised: the contact stays,
+ * stripped of name, phone, e-mail and ids (a token not allowed to delete). requested: the platform was told and
+ * acknowledged (generic platforms do the deleting themselves). not_found: the platform has no such contact.
+ */
+export interface ContactErasure {
+  outcome: 'deleted' | 'anonymised' | 'requested' | 'not_found';
+  /** Readable, for the admin: what was left and why. */
+  note?: string;
+}
+
 /**
  * One platform adapter. `K` ties it to its kind of connection; the registry hands an adapter only connections of
  * its own kind. Optional capabilities are optional methods.
@@ -75,4 +96,9 @@ export interface Platform<K extends PlatformKind = PlatformKind> {
   markDeleted?(conn: ConnectionRecord<K>, ref: PlatformMessageRef): Promise<void>;
   /** The customer's name and picture arrived after the contact was created under the id: update the contact. */
   updateContact?(conn: ConnectionRecord<K>, customer: CustomerRef): Promise<void>;
+  /**
+   * An end user was erased and the tenant asked for their platform contact to go too: delete (or, where the token
+   * may not, anonymise) the contact, or tell the platform to. Throws like any platform call (retryable or not).
+   */
+  eraseContact?(conn: ConnectionRecord<K>, customer: ErasedCustomer): Promise<ContactErasure>;
 }

@@ -30,6 +30,40 @@ end
 return 0
 `;
 
+/**
+ * The drain's per-event work in one round trip each (it used to take five: ZRANGE, two HGETs, HINCRBY, EXPIRE).
+ * TAKE: the head entry with its attempt count bumped (an id without a payload cannot be worked and is dropped).
+ * COMPLETE: the finished entry out, then — unless the caller stops taking (ARGV[3] = '0') — TAKE, or, when nothing
+ * is left, the lane finished exactly as FINISH_IF_EMPTY does (nothing can slip in: the script is atomic).
+ * KEYS: q, e, attempts (, gen). Returns {id, payload, attempts}, or 0 for an empty lane (-1: finished).
+ */
+const TAKE_BODY = `
+while true do
+  local id = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+  if not id then return 0 end
+  local sealed = redis.call('HGET', KEYS[2], id)
+  if sealed then
+    local n = redis.call('HINCRBY', KEYS[3], id, 1)
+    redis.call('EXPIRE', KEYS[3], ARGV[1])
+    return {id, sealed, n}
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+`;
+
+const COMPLETE = `
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('HDEL', KEYS[3], ARGV[2])
+if ARGV[3] == '0' then return 0 end
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('INCR', KEYS[4])
+  redis.call('EXPIRE', KEYS[4], ARGV[1])
+  redis.call('DEL', KEYS[3])
+  return -1
+end
+${TAKE_BODY}`;
+
 /** A generation counter outlives any drain job of its lane by far; after that the lane can start afresh. */
 const GENERATION_TTL_S = 8 * 24 * 3600;
 
@@ -45,6 +79,8 @@ export interface LaneHead extends LaneEntry {
 type LaneRedis = Redis & {
   lanePush(q: string, e: string, gen: string, seq: string, id: string, ts: string, payload: string, ttl: string): Promise<string>;
   laneFinish(q: string, gen: string, attempts: string, ttl: string): Promise<number>;
+  laneTake(q: string, e: string, attempts: string, ttl: string): Promise<[string, string, number] | 0>;
+  laneComplete(q: string, e: string, attempts: string, gen: string, ttl: string, id: string, takeNext: string): Promise<[string, string, number] | 0 | -1>;
 };
 
 export class Lanes {
@@ -53,12 +89,13 @@ export class Lanes {
   constructor(redis: Redis, private readonly prefix: string) {
     redis.defineCommand('lanePush', { numberOfKeys: 4, lua: PUSH });
     redis.defineCommand('laneFinish', { numberOfKeys: 3, lua: FINISH_IF_EMPTY });
+    redis.defineCommand('laneTake', { numberOfKeys: 3, lua: TAKE_BODY });
+    redis.defineCommand('laneComplete', { numberOfKeys: 4, lua: COMPLETE });
     this.redis = redis as LaneRedis;
   }
 
   private keys(lane: string) {
-    const base = `${this.prefix}:lane:${lane}`;
-    return { q: `${base}:q`, e: `${base}:e`, gen: `${base}:gen`, attempts: `${base}:a`, seq: `${this.prefix}:lane-seq` };
+    return { ...laneKeys(this.prefix, lane), seq: `${this.prefix}:lane-seq` };
   }
 
   /** Adds events to their lanes (idempotent per event id); returns each lane's current generation. */
@@ -77,29 +114,23 @@ export class Lanes {
     return generations;
   }
 
-  async head(lane: string): Promise<LaneHead | null> {
+  /** The head entry, its attempt count already bumped for the attempt about to be made; null when the lane is empty. */
+  async take(lane: string): Promise<LaneHead | null> {
     const k = this.keys(lane);
-    const [eventId] = await this.redis.zrange(k.q, 0, 0);
-    if (!eventId) return null;
-    const [sealed, attempts] = await Promise.all([this.redis.hget(k.e, eventId), this.redis.hget(k.attempts, eventId)]);
-    if (sealed === null) {
-      // A sorted-set member without payload cannot be worked; drop it so the lane moves on.
-      await this.redis.zrem(k.q, eventId);
-      return this.head(lane);
-    }
-    return { eventId, sealed, attempts: Number(attempts ?? 0) };
+    const res = await this.redis.laneTake(k.q, k.e, k.attempts, String(GENERATION_TTL_S));
+    return res === 0 ? null : { eventId: res[0], sealed: res[1], attempts: Number(res[2]) };
   }
 
-  async bumpAttempts(lane: string, eventId: string): Promise<number> {
+  /**
+   * Removes a finished entry and, with `takeNext`, takes the next one (as take()) in the same round trip; when the
+   * lane is then empty it is finished there and then ('finished': the drain may end, as after finishIfEmpty).
+   * Without `takeNext` it only removes, and returns null.
+   */
+  async complete(lane: string, eventId: string, takeNext: boolean): Promise<LaneHead | 'finished' | null> {
     const k = this.keys(lane);
-    const n = await this.redis.hincrby(k.attempts, eventId, 1);
-    await this.redis.expire(k.attempts, GENERATION_TTL_S);
-    return n;
-  }
-
-  async remove(lane: string, eventId: string): Promise<void> {
-    const k = this.keys(lane);
-    await this.redis.multi().zrem(k.q, eventId).hdel(k.e, eventId).hdel(k.attempts, eventId).exec();
+    const res = await this.redis.laneComplete(k.q, k.e, k.attempts, k.gen, String(GENERATION_TTL_S), eventId, takeNext ? '1' : '0');
+    if (res === -1) return 'finished';
+    return res === 0 ? null : { eventId: res[0], sealed: res[1], attempts: Number(res[2]) };
   }
 
   /** True when the lane was empty and its drain may end (the generation moved on). */
@@ -115,4 +146,20 @@ export class Lanes {
 
 export function drainJobId(lane: string, generation: string): string {
   return `drain:${lane}:${generation}`;
+}
+
+/** The lane a drain job works (the inverse of drainJobId); undefined for any other job id. */
+export function laneOfDrainJobId(jobId: string): string | undefined {
+  return /^drain:(.+):\d+$/.exec(jobId)?.[1];
+}
+
+/** Every key of one lane: entry ids (q), sealed payloads (e), generation counter (gen), attempt counts (a). */
+export function laneKeys(prefix: string, lane: string): { q: string; e: string; gen: string; attempts: string } {
+  const base = `${prefix}:lane:${lane}`;
+  return { q: laneQueueKey(prefix, lane), e: `${base}:e`, gen: `${base}:gen`, attempts: `${base}:a` };
+}
+
+/** The sorted set of a lane's entry ids: what /metrics reads to measure the backlog (backlog.ts). */
+export function laneQueueKey(prefix: string, lane: string): string {
+  return `${prefix}:lane:${lane}:q`;
 }

@@ -19,9 +19,10 @@ import type { Metrics } from '../metrics';
 import type { Logger } from '../log/logger';
 import { maskPhone } from '../log/redact';
 import { isRetryable, errorMessage } from '../core/errors';
-import { Lanes, drainJobId } from './lanes';
+import { Lanes, drainJobId, type LaneHead } from './lanes';
 import type { Sealer } from './sealed';
 import { BACKOFF_NAME, bullBackoffStrategy, type BackoffPolicy } from './backoff';
+import { withLogContext } from '../log/context';
 
 export const QUEUE_NAMES = { lanes: 'lanes' } as const;
 
@@ -29,10 +30,13 @@ interface DrainJob {
   lane: string;
 }
 
-/** What a lane entry holds (sealed): the routed work and when its webhook arrived. */
-type LanePayload =
-  | { direction: 'inbound'; connectionId: string; receivedAt: number; event: InboundEvent }
-  | { direction: 'outbound'; connectionId: string; receivedAt: number; command: OutboundCommand };
+/**
+ * What a lane entry holds (sealed): the routed work and when its webhook arrived; a dead letter keeps it (sealed)
+ * for replay. `replayedAt`: put back by an admin (src/queue/dead-letter-replay.ts), so not timed as latency.
+ */
+export type LanePayload =
+  | { direction: 'inbound'; connectionId: string; receivedAt: number; replayedAt?: number; event: InboundEvent }
+  | { direction: 'outbound'; connectionId: string; receivedAt: number; replayedAt?: number; command: OutboundCommand };
 
 /** One routed, sealed event on its way into a lane. */
 interface LaneEntry {
@@ -44,6 +48,15 @@ interface LaneEntry {
 
 export class QueueUnavailable extends Error {
   override name = 'QueueUnavailable';
+}
+
+/**
+ * Thrown by a drain job whose process is stopping, between two events: Bull puts the job back (no delay, no event
+ * attempt spent) and a worker of another process carries on with the lane where this one left off.
+ */
+class LaneHandedBack extends Error {
+  override name = 'LaneHandedBack';
+  readonly retryAfterMs = 0;
 }
 
 export interface PipelineOptions {
@@ -78,7 +91,13 @@ function laneOf(connectionId: string, event: InboundEvent): string {
   return customerLane(connectionId, customerKeyOf(event));
 }
 
-function customerLane(connectionId: string, customerKey: string): string {
+/** The lane of an agent's commands for one platform conversation (channels that do not echo sends). */
+export function conversationLane(connectionId: string, platformConversationId: string): string {
+  return `${connectionId}:out:${platformConversationId}`;
+}
+
+/** A customer's lane on a connection (erasure computes it from the ids it is given). */
+export function customerLane(connectionId: string, customerKey: string): string {
   const customer = createHash('sha256').update(customerKey).digest('base64url').slice(0, 22);
   return `${connectionId}:${customer}`;
 }
@@ -90,6 +109,9 @@ function eventIdOf(event: InboundEvent): string {
 export class Pipeline {
   readonly drains: Bull.Queue<DrainJob>;
   private readonly lanes: Lanes;
+  private stopping = false;
+  /** Set when stopWorkers ran out of time: closing then must not wait for those jobs a second time. */
+  private abandonRunningJobs = false;
 
   constructor(private readonly opts: PipelineOptions, private readonly deps: PipelineDeps) {
     const settings: Bull.AdvancedSettings = {
@@ -122,7 +144,26 @@ export class Pipeline {
   }
 
   startWorkers(concurrency: number): void {
-    this.drains.process(concurrency, (job) => this.drain(job));
+    // Every line a job writes, however deep, carries its job id (src/log/context.ts).
+    this.drains.process(concurrency, (job) => withLogContext({ jobId: String(job.id) }, () => this.drain(job)));
+  }
+
+  /**
+   * Graceful stop of this process's workers: no new drain job is taken, each running one finishes the event in
+   * hand and hands its lane back. Resolves 'drained' when none is left running, 'timed_out' after timeoutMs (a
+   * job still running then is re-run elsewhere once its lock expires; idempotency keys make that safe).
+   */
+  async stopWorkers(timeoutMs: number): Promise<'drained' | 'timed_out'> {
+    this.stopping = true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timed_out'>((resolve) => { timer = setTimeout(() => resolve('timed_out'), timeoutMs); });
+    try {
+      const outcome = await Promise.race([this.drains.pause(true).then(() => 'drained' as const), timedOut]);
+      this.abandonRunningJobs = outcome === 'timed_out';
+      return outcome;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Parse one delivery and route every event to its connection and customer lane; sealed, ready to push. */
@@ -176,14 +217,28 @@ export class Pipeline {
     await this.withinEnqueueTime(this.pushToLanes([{ lane, eventId: commandId, timestampMs: receivedAt, sealed: this.deps.sealer.seal(payload) }]));
   }
 
+  /**
+   * A dead letter's work, back into the lane it came from (an admin's replay; src/queue/dead-letter-replay.ts).
+   * It keeps its place by its original time: ahead of that customer's or conversation's later entries still
+   * waiting, behind nothing that is already done. Throws QueueUnavailable like an edge's write.
+   */
+  async requeue(payload: LanePayload, eventId: string): Promise<void> {
+    const client = this.drains.client as unknown as Redis;
+    if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
+    const [lane, timestampMs] = payload.direction === 'inbound'
+      ? [laneOf(payload.connectionId, payload.event), payload.event.timestamp]
+      : [await this.commandLane(payload.connectionId, payload.command), payload.receivedAt];
+    await this.withinEnqueueTime(this.pushToLanes([{ lane, eventId, timestampMs, sealed: this.deps.sealer.seal(payload) }]));
+  }
+
   /** An edge waits this long for Redis, then answers 503 so the sender delivers again. */
-  private async withinEnqueueTime(work: Promise<void>): Promise<void> {
+  private async withinEnqueueTime<T>(work: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new QueueUnavailable('redis did not answer in time')), this.opts.enqueueTimeoutMs);
     });
     try {
-      await Promise.race([work, timeout]);
+      return await Promise.race([work, timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -200,37 +255,56 @@ export class Pipeline {
       const conn = await this.deps.directory.byId(connectionId);
       if (conn && this.deps.channels.forKind(conn.channel).echoesSends) return customerLane(connectionId, command.recipient.id);
     }
-    return `${connectionId}:out:${command.platformConversationId}`;
+    return conversationLane(connectionId, command.platformConversationId);
   }
 
-  /** True the first time a platform delivery id is seen (Redis SET NX, kept a day). */
-  async firstDelivery(deliveryId: string): Promise<boolean> {
-    const res = await this.deps.laneRedis.set(`${this.opts.prefix}:seen-delivery:${deliveryId}`, '1', 'EX', 86_400, 'NX');
-    return res === 'OK';
+  /** True when a platform delivery id was kept before (rememberDelivery; kept a day). */
+  async deliverySeen(deliveryId: string): Promise<boolean> {
+    // Bounded like the write that follows: the lane client queues commands while Redis is away, and Chatwoot
+    // gives up on a webhook after 5 s.
+    if (this.deps.laneRedis.status !== 'ready') throw new QueueUnavailable(`redis is ${this.deps.laneRedis.status}`);
+    return (await this.withinEnqueueTime(this.deps.laneRedis.exists(this.seenDeliveryKey(deliveryId)))) === 1;
+  }
+
+  /** Called only after the delivery's command is in its lane: a delivery refused or cut off is taken when sent again. */
+  async rememberDelivery(deliveryId: string): Promise<void> {
+    await this.deps.laneRedis.set(this.seenDeliveryKey(deliveryId), '1', 'EX', 86_400);
+  }
+
+  private seenDeliveryKey(deliveryId: string): string {
+    return `${this.opts.prefix}:seen-delivery:${deliveryId}`;
   }
 
   /** Work one lane head-first until it is empty. A retryable failure leaves the head in place: order holds. */
   private async drain(job: Bull.Job<DrainJob>): Promise<void> {
     const { lane } = job.data;
+    // One Redis round trip per event: take() and complete() read the head, count the attempt, remove what is
+    // done and finish an empty lane in Lua (lanes.ts).
+    let head: LaneHead | null = null;
     for (;;) {
-      const head = await this.lanes.head(lane);
       if (!head) {
-        if (await this.lanes.finishIfEmpty(lane)) return;
-        continue;
+        if (this.stopping) throw new LaneHandedBack(`process stopping; lane handed back`);
+        head = await this.lanes.take(lane);
+        if (!head) {
+          if (await this.lanes.finishIfEmpty(lane)) return;
+          continue;
+        }
       }
-      const attempt = await this.lanes.bumpAttempts(lane, head.eventId);
+      const { eventId, attempts: attempt } = head;
       const payload = this.deps.sealer.open<LanePayload>(head.sealed);
       try {
         await this.handle(payload, attempt);
-        await this.lanes.remove(lane, head.eventId);
       } catch (err) {
         if (isRetryable(err) && attempt < this.opts.attempts) {
           this.deps.log.warn('event will be retried', { lane, attempt, reason: errorMessage(err) });
           throw Object.assign(err instanceof Error ? err : new Error(String(err)), { eventAttempt: attempt });
         }
-        await this.giveUp(payload, head.eventId, attempt, err);
-        await this.lanes.remove(lane, head.eventId);
+        await this.giveUp(payload, eventId, attempt, err);
       }
+      // A stopping process takes no next entry: the loop hands the lane back before starting one.
+      const next = await this.lanes.complete(lane, eventId, !this.stopping);
+      if (next === 'finished') return;
+      head = next;
     }
   }
 
@@ -249,7 +323,7 @@ export class Pipeline {
       if (command.kind === 'reply') {
         const outcome = await this.deps.outbound.reply(conn, command, log.child({ platformMessageId: command.platformMessageId }));
         metrics.events.inc({ channel: conn.channel, kind: 'reply', outcome });
-        if (outcome === 'sent') metrics.replyLatency.observe({ channel: conn.channel }, (Date.now() - payload.receivedAt) / 1000);
+        if (outcome === 'sent' && !payload.replayedAt) metrics.replyLatency.observe({ channel: conn.channel }, (Date.now() - payload.receivedAt) / 1000);
       } else if (command.kind === 'typing') {
         await this.deps.outbound.typing(conn, command);
       } else {
@@ -270,7 +344,7 @@ export class Pipeline {
     }
     const outcome = await this.deps.relay.forward(conn, event, { attempt, maxAttempts: this.opts.attempts }, log.child({ eventId: event.externalId }));
     metrics.events.inc({ channel: event.channel, kind: event.kind, outcome });
-    if (outcome === 'forwarded') {
+    if (outcome === 'forwarded' && !payload.replayedAt) {
       metrics.forwardLatency.observe({ platform: conn.platform.kind }, (Date.now() - payload.receivedAt) / 1000);
     }
   }
@@ -288,10 +362,12 @@ export class Pipeline {
         });
       }
     }
-    await this.deps.deadLetters.add({ connectionId: payload.connectionId, direction: payload.direction, eventId, reason, attempts });
+    const kind = payload.direction === 'inbound' ? payload.event.kind : payload.command.kind;
+    // The work itself is kept (sealed by the repository) so an admin can replay it.
+    await this.deps.deadLetters.add({ connectionId: payload.connectionId, direction: payload.direction, eventId, kind, reason, attempts, payload });
   }
 
   async close(): Promise<void> {
-    await this.drains.close();
+    await this.drains.close(this.abandonRunningJobs);
   }
 }

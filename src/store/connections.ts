@@ -7,13 +7,32 @@ import { Schema, type Connection as MongoConnection, type Model } from 'mongoose
 import { createHash, randomBytes } from 'node:crypto';
 import type { KeyRing } from '../crypto/keyring';
 import type { ChannelKind } from '../core/events';
+import { tokenDetailsOf, tokenDetailsSchema, tokenDetailsView, type TokenDetails } from './token-details';
 
 interface SealedSecret {
   ct: string;
   kid: string;
 }
 
-export type ConnectionHealth = 'ok' | 'expiring' | 'needs_reauth';
+/**
+ * disconnected: the Meta user who granted the token removed the app (Deauthorize callback) or asked for their data
+ * to be deleted; the token is gone and nothing is sent until someone connects the account again.
+ */
+export type ConnectionHealth = 'ok' | 'expiring' | 'needs_reauth' | 'disconnected';
+export const CONNECTION_HEALTH_STATES: readonly ConnectionHealth[] = ['ok', 'expiring', 'needs_reauth', 'disconnected'];
+
+/**
+ * Whose connections a query may touch: one tenant's (a tenant's API key), or every tenant's (the super-admin,
+ * and the bridge itself when it routes webhooks). Admin code passes the caller's scope to every query, so
+ * another tenant's connection is simply not found (404), never "forbidden" (which would confirm it exists).
+ */
+export type TenantScope = { tenantId: string } | { allTenants: true };
+
+export const ALL_TENANTS: TenantScope = { allTenants: true };
+
+function scopeFilter(scope: TenantScope): { tenantId?: string } {
+  return 'tenantId' in scope ? { tenantId: scope.tenantId } : {};
+}
 
 /** Settings of a Messenger or Instagram connection (none for WhatsApp). */
 export interface ChannelOptions {
@@ -54,14 +73,19 @@ type PlatformDoc =
 
 interface ConnectionDoc {
   _id: string;
+  tenantId: string;
   name: string;
   channel: ChannelKind;
   businessId: string;
   wabaId?: string;
-  metaToken: SealedSecret;
+  /** Absent once the connection is disconnected (the token deleted). */
+  metaToken?: SealedSecret;
+  grantedByUserId?: string;
   options?: ChannelOptions;
   platform: PlatformDoc;
   health: ConnectionHealth;
+  /** What Meta last said about metaToken (src/tokens/); absent until first inspected. */
+  token?: TokenDetails;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -69,18 +93,27 @@ interface ConnectionDoc {
 /** A connection with its secrets opened, for use in memory only. `K` narrows it to one platform kind. */
 export interface ConnectionRecord<K extends PlatformKind = PlatformKind> {
   id: string;
+  tenantId: string;
   name: string;
   channel: ChannelKind;
   businessId: string;
   wabaId?: string;
+  /** '' when the connection is disconnected: there is no token to use. */
   metaToken: string;
+  /**
+   * The app-scoped Facebook user id of who granted the Meta token, for connections made through Facebook Login
+   * or Embedded Signup: what Meta's Deauthorize and Data Deletion callbacks name. Absent for tokens pasted in.
+   */
+  grantedByUserId?: string;
   options?: ChannelOptions;
   platform: PlatformSettings & { kind: K };
   health: ConnectionHealth;
+  /** What Meta last said about the token: kind, expiry, scopes, last check, why not ok. Never the token. */
+  token?: TokenDetails;
   createdAt: Date;
 }
 
-export type NewConnection = Omit<ConnectionRecord, 'id' | 'health' | 'createdAt'>;
+export type NewConnection = Omit<ConnectionRecord, 'id' | 'health' | 'createdAt' | 'token'>;
 
 /** Narrows a connection to one platform kind (checking `conn.platform.kind` alone narrows only `platform`). */
 export function isPlatform<K extends PlatformKind>(conn: ConnectionRecord, kind: K): conn is ConnectionRecord<K> {
@@ -96,6 +129,7 @@ export function apiKeyHash(apiKey: string): string {
 export function publicView(rec: ConnectionRecord): Record<string, unknown> {
   return {
     id: rec.id,
+    tenantId: rec.tenantId,
     name: rec.name,
     channel: rec.channel,
     businessId: rec.businessId,
@@ -111,12 +145,17 @@ export function publicView(rec: ConnectionRecord): Record<string, unknown> {
       }
       : { kind: rec.platform.kind, url: rec.platform.url, hasSigningSecret: true, hasApiKey: true },
     health: rec.health,
+    token: tokenDetailsView(rec.token),
     createdAt: rec.createdAt.toISOString(),
   };
 }
 
 function chatwootOnly(this: ConnectionDoc): boolean {
   return this.platform?.kind === 'chatwoot';
+}
+
+function connected(this: ConnectionDoc): boolean {
+  return this.health !== 'disconnected';
 }
 
 function genericOnly(this: ConnectionDoc): boolean {
@@ -128,11 +167,13 @@ const sealedSecret = new Schema<SealedSecret>({ ct: { type: String, required: tr
 const connectionSchema = new Schema<ConnectionDoc>(
   {
     _id: { type: String, required: true },
+    tenantId: { type: String, required: true },
     name: { type: String, required: true },
     channel: { type: String, required: true, enum: ['whatsapp', 'messenger', 'instagram'] },
     businessId: { type: String, required: true },
     wabaId: String,
-    metaToken: { type: sealedSecret, required: true },
+    metaToken: { type: sealedSecret, required: connected },
+    grantedByUserId: { type: String, required: false },
     options: {
       humanAgentTag: { type: Boolean, required: false },
       tokenKind: { type: String, required: false, enum: ['page', 'instagram_login'] },
@@ -148,7 +189,8 @@ const connectionSchema = new Schema<ConnectionDoc>(
       signingSecret: { type: sealedSecret, required: genericOnly },
       apiKeyHash: { type: String, required: genericOnly },
     },
-    health: { type: String, required: true, enum: ['ok', 'expiring', 'needs_reauth'], default: 'ok' },
+    health: { type: String, required: true, enum: CONNECTION_HEALTH_STATES, default: 'ok' },
+    token: { type: tokenDetailsSchema, required: false },
   },
   { timestamps: true, versionKey: false, collection: 'connections' },
 );
@@ -156,6 +198,9 @@ const connectionSchema = new Schema<ConnectionDoc>(
 connectionSchema.index({ channel: 1, businessId: 1 }, { unique: true });
 // The platform API finds its connection by the key's hash (not unique: Chatwoot connections have none).
 connectionSchema.index({ 'platform.apiKeyHash': 1 });
+connectionSchema.index({ tenantId: 1 });
+// Meta's Deauthorize and Data Deletion callbacks find the connections one Facebook user granted.
+connectionSchema.index({ grantedByUserId: 1 });
 
 export class ConnectionRepository {
   readonly model: Model<ConnectionDoc>;
@@ -172,14 +217,17 @@ export class ConnectionRepository {
   private open(doc: ConnectionDoc): ConnectionRecord {
     return {
       id: doc._id,
+      tenantId: doc.tenantId,
       name: doc.name,
       channel: doc.channel,
       businessId: doc.businessId,
       wabaId: doc.wabaId ?? undefined,
-      metaToken: this.keys.decrypt(doc.metaToken.ct),
+      metaToken: doc.metaToken ? this.keys.decrypt(doc.metaToken.ct) : '',
+      grantedByUserId: doc.grantedByUserId ?? undefined,
       options: optionsOf(doc.options),
       platform: this.openPlatform(doc.platform),
       health: doc.health,
+      token: tokenDetailsOf(doc.token),
       createdAt: doc.createdAt,
     };
   }
@@ -212,14 +260,20 @@ export class ConnectionRepository {
     };
   }
 
-  async create(input: NewConnection): Promise<ConnectionRecord> {
+  /**
+   * `id` is chosen by the caller when something outside must name the connection before it exists (the
+   * Chatwoot installer points the inbox's webhook_url at it first); otherwise a fresh one.
+   */
+  async create(input: NewConnection, id = newConnectionId()): Promise<ConnectionRecord> {
     const doc = await this.model.create({
-      _id: `con_${randomBytes(9).toString('base64url')}`,
+      _id: id,
+      tenantId: input.tenantId,
       name: input.name,
       channel: input.channel,
       businessId: input.businessId,
       wabaId: input.wabaId,
       metaToken: this.seal(input.metaToken),
+      grantedByUserId: input.grantedByUserId,
       options: optionsOf(input.options),
       platform: this.sealPlatform(input.platform),
       health: 'ok',
@@ -227,8 +281,9 @@ export class ConnectionRepository {
     return this.open(doc.toObject());
   }
 
-  async findById(id: string): Promise<ConnectionRecord | null> {
-    const doc = await this.model.findById(id).lean<ConnectionDoc>();
+  /** By id; outside `scope` it is not found. Without a scope: any tenant's (the bridge's own lookups). */
+  async findById(id: string, scope: TenantScope = ALL_TENANTS): Promise<ConnectionRecord | null> {
+    const doc = await this.model.findOne({ _id: id, ...scopeFilter(scope) }).lean<ConnectionDoc>();
     return doc ? this.open(doc) : null;
   }
 
@@ -245,19 +300,88 @@ export class ConnectionRepository {
     return isPlatform(rec, 'generic') ? rec : null;
   }
 
-  async list(): Promise<ConnectionRecord[]> {
-    const docs = await this.model.find().sort({ createdAt: 1 }).lean<ConnectionDoc[]>();
+  async list(scope: TenantScope): Promise<ConnectionRecord[]> {
+    const docs = await this.model.find(scopeFilter(scope)).sort({ createdAt: 1 }).lean<ConnectionDoc[]>();
     return docs.map((d) => this.open(d));
   }
 
-  async delete(id: string): Promise<boolean> {
-    const res = await this.model.deleteOne({ _id: id });
+  async delete(id: string, scope: TenantScope = ALL_TENANTS): Promise<boolean> {
+    const res = await this.model.deleteOne({ _id: id, ...scopeFilter(scope) });
     return res.deletedCount === 1;
   }
 
   async setHealth(id: string, health: ConnectionHealth): Promise<void> {
     await this.model.updateOne({ _id: id }, { $set: { health } });
   }
+
+  /**
+   * The token lifecycle's one write (src/tokens/): the health and what Meta said, and with `renewed` the new token
+   * in place of the old. It lands only while the connection still holds the token that was inspected and the
+   * health it had then, so a check that took a while never overwrites a token replaced meanwhile (admin,
+   * onboarding, another process's renewal) nor a needs_reauth that a failed send set meanwhile. False when either
+   * changed.
+   */
+  async recordTokenCheck(
+    id: string,
+    seen: { metaToken: string; health: ConnectionHealth },
+    change: { health: ConnectionHealth; token: TokenDetails; renewed?: string },
+  ): Promise<boolean> {
+    const doc = await this.model.findOne({ _id: id }, { metaToken: 1, health: 1 }).lean<Pick<ConnectionDoc, 'metaToken' | 'health'>>();
+    if (!doc?.metaToken || doc.health !== seen.health || this.keys.decrypt(doc.metaToken.ct) !== seen.metaToken) return false;
+    const set = { health: change.health, token: change.token, ...(change.renewed !== undefined ? { metaToken: this.seal(change.renewed) } : {}) };
+    // The ciphertext as read is the compare-and-set guard (a key rotation in between also makes this miss; the
+    // next check then simply runs again).
+    const res = await this.model.updateOne({ _id: id, 'metaToken.ct': doc.metaToken.ct, health: seen.health }, { $set: set });
+    return res.matchedCount === 1;
+  }
+
+  /** The connections whose Meta token this Facebook user (app-scoped id) granted, in every tenant. */
+  async grantedBy(userId: string): Promise<ConnectionRecord[]> {
+    const docs = await this.model.find({ grantedByUserId: userId }).lean<ConnectionDoc[]>();
+    return docs.map((d) => this.open(d));
+  }
+
+  /** The Messenger and Instagram connections of one Page or Instagram account. */
+  async ofPage(pageId: string): Promise<ConnectionRecord[]> {
+    const docs = await this.model.find({ businessId: pageId, channel: { $in: ['messenger', 'instagram'] } }).lean<ConnectionDoc[]>();
+    return docs.map((d) => this.open(d));
+  }
+
+  /**
+   * Deletes the Meta token and marks the connection disconnected; the platform side stays, so connecting the
+   * account again (update with a new token) brings it back as it was. True when a token was removed.
+   */
+  async disconnect(id: string): Promise<boolean> {
+    const res = await this.model.updateOne({ _id: id, metaToken: { $exists: true } }, { $unset: { metaToken: 1, token: 1 }, $set: { health: 'disconnected' } });
+    return res.modifiedCount === 1;
+  }
+
+  /** Drops a Facebook user's id from every connection that kept it as who granted the token; returns how many. */
+  async forgetGrantingUser(userId: string): Promise<number> {
+    const res = await this.model.updateMany({ grantedByUserId: userId }, { $unset: { grantedByUserId: 1 } });
+    return res.modifiedCount;
+  }
+
+  /**
+   * Onboarding again (a new Meta token from Embedded Signup or Login) or moving to a new Chatwoot inbox: the
+   * given parts are replaced, sealed here like at creation. A new Meta token makes the connection healthy again.
+   */
+  async update(id: string, changes: { metaToken?: string; grantedByUserId?: string; platform?: PlatformSettings; wabaId?: string; name?: string }): Promise<ConnectionRecord | null> {
+    const set: Record<string, unknown> = {};
+    // What was known about the old token is dropped with it: the token lifecycle inspects the new one.
+    const unset: Record<string, 1> = changes.metaToken !== undefined ? { token: 1 } : {};
+    if (changes.metaToken !== undefined) Object.assign(set, { metaToken: this.seal(changes.metaToken), health: 'ok' });
+    if (changes.platform !== undefined) set.platform = this.sealPlatform(changes.platform);
+    if (changes.grantedByUserId !== undefined) set.grantedByUserId = changes.grantedByUserId;
+    if (changes.wabaId !== undefined) set.wabaId = changes.wabaId;
+    if (changes.name !== undefined) set.name = changes.name;
+    if (Object.keys(set).length > 0) await this.model.updateOne({ _id: id }, { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) });
+    return this.findById(id);
+  }
+}
+
+export function newConnectionId(): string {
+  return `con_${randomBytes(9).toString('base64url')}`;
 }
 
 /** Only the options that are set (an empty object is not stored, and reads back as undefined). */

@@ -80,6 +80,14 @@ export class ContactLinkRepository {
     }));
   }
 
+  /**
+   * Erasure deletes links by their stored keys (some belong to ids it never saw in clear); this drops them from
+   * this process's cache too. Other processes' caches forget them as they fall out (nothing is written back).
+   */
+  evict(keys: string[]): void {
+    for (const key of keys) this.cache.delete(key);
+  }
+
   async forget(connectionId: string, customerIds: string[]): Promise<void> {
     await Promise.all(customerIds.map(async (customerId) => {
       const key = ContactLinkRepository.keyOf(connectionId, customerId);

@@ -44,21 +44,24 @@ export class ConversationStateRepository {
 
   /**
    * Moves the window forward only: a late, older message never shortens it. Equal times update too (Meta's clock
-   * has one-second steps and lanes deliver in order), which also spares a doomed insert per message.
+   * has one-second steps and lanes deliver in order).
+   *
+   * The "only forward" check is made on the document read by `_id`, not in the update's filter: FerretDB 1.x runs
+   * a filter of `_id` alone as an index lookup but scans (and decodes) the whole collection for `_id` plus any other
+   * condition, which cost ~40 ms of database CPU per customer message at 1,000 conversations (npm run bench). The
+   * read and the write cannot be interleaved with another write for this conversation: its customer's lane hands
+   * the bridge one message at a time.
    */
   async noteInbound(connectionId: string, platformConversationId: string, at: Date, externalId: string): Promise<void> {
     const _id = ConversationStateRepository.keyOf(connectionId, platformConversationId);
+    const current = await this.model.findById(_id).lean<ConversationStateDoc>();
+    if (current && current.lastInboundAt.getTime() > at.getTime()) return;
     const expiresAt = new Date(at.getTime() + this.retentionMs);
-    const res = await this.model.updateOne(
-      { _id, lastInboundAt: { $lte: at } },
-      { $set: { lastInboundAt: at, lastInboundExternalId: externalId, expiresAt } },
+    await this.model.updateOne(
+      { _id },
+      { $set: { lastInboundAt: at, lastInboundExternalId: externalId, expiresAt }, $setOnInsert: { connectionId } },
+      { upsert: true },
     );
-    if (res.matchedCount === 1) return;
-    try {
-      await this.model.create({ _id, connectionId, lastInboundAt: at, lastInboundExternalId: externalId, expiresAt });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err; // a newer one is already there
-    }
   }
 
   async get(connectionId: string, platformConversationId: string): Promise<ConversationState | null> {

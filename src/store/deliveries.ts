@@ -29,7 +29,7 @@ interface DeliveryDoc {
   error?: string;
   /** Outbound: the status the platform was last told for the whole platform message (kept on every part). */
   shown?: TrackedStatus;
-  /** Outbound: who it went to, as a salted hash (DeliveryRepository.customerKeyOf), for receipts that cover a whole conversation. */
+  /** The customer (outbound: who it went to; inbound: who wrote), as a salted hash (DeliveryRepository.customerKeyOf): for receipts that cover a whole conversation, and for erasure. */
   customerKey?: string;
   /** Outbound: when it went out (Meta's clock once Meta echoed it; until then the moment before the send). */
   sentAt?: Date;

@@ -12,6 +12,8 @@ interface HeldStatusDoc {
   connectionId: string;
   /** status → failure reason ('' when none). */
   statuses: Partial<Record<DeliveryStatus, string>>;
+  /** Who the message went to, as DeliveryRepository.customerKeyOf hashes them: erasure finds a customer's statuses by it. */
+  customerKey?: string;
   expiresAt: Date;
 }
 
@@ -20,6 +22,7 @@ const schema = new Schema<HeldStatusDoc>(
     _id: { type: String, required: true },
     connectionId: { type: String, required: true },
     statuses: { type: Schema.Types.Mixed, required: true, default: {} },
+    customerKey: { type: String, required: false },
     expiresAt: { type: Date, required: true },
   },
   { versionKey: false, collection: 'held_statuses', minimize: false },
@@ -35,10 +38,13 @@ export class HeldStatusRepository {
     this.model = db.model<HeldStatusDoc>('HeldStatus', schema);
   }
 
-  async hold(connectionId: string, externalId: string, status: DeliveryStatus, error?: string): Promise<void> {
+  async hold(connectionId: string, externalId: string, status: DeliveryStatus, error?: string, customerKey?: string): Promise<void> {
     await this.model.updateOne(
       { _id: idOf(connectionId, externalId) },
-      { $set: { [`statuses.${status}`]: error ?? '' }, $setOnInsert: { connectionId, expiresAt: new Date(Date.now() + this.retentionMs) } },
+      {
+        $set: { [`statuses.${status}`]: error ?? '' },
+        $setOnInsert: { connectionId, expiresAt: new Date(Date.now() + this.retentionMs), ...(customerKey ? { customerKey } : {}) },
+      },
       { upsert: true },
     );
   }

@@ -75,4 +75,29 @@ export class InboundKeyRepository {
   async endLease(key: string): Promise<void> {
     await this.model.updateOne({ _id: key, state: 'claimed' }, { $set: { claimedAt: new Date(0) } });
   }
+
+  /**
+   * Before an admin replays a dead letter: leaves the key claimed with no lease, so the replay's claim reads
+   * 'unfinished' and looks on the platform (or at the recorded parts) before it creates anything. That holds
+   * even when the key expired meanwhile (it is written again) or was never written (the claim itself failed).
+   * A 'done' key is kept as it is unless `evenIfDone`: for a customer event 'done' means it was forwarded, so
+   * the replay must come out as a duplicate; for a reply 'done' also means "failure reported", see OutboundRelay.
+   */
+  async reopen(key: string, opts: { evenIfDone: boolean }, now = new Date()): Promise<'reopened' | 'done'> {
+    const expiresAt = new Date(now.getTime() + this.retentionMs);
+    const existing = await this.model.findById(key).lean();
+    if (existing?.state === 'done' && !opts.evenIfDone) return 'done';
+    if (existing) {
+      await this.model.updateOne({ _id: key }, { $set: { state: 'claimed', claimedAt: new Date(0), expiresAt } });
+      return 'reopened';
+    }
+    try {
+      await this.model.create({ _id: key, state: 'claimed', claimedAt: new Date(0), expiresAt });
+      return 'reopened';
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      // Written between the read and the insert: decide again on what is there now.
+      return this.reopen(key, opts, now);
+    }
+  }
 }

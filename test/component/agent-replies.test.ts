@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { ACCOUNT_ID, ADMIN_KEY, eventually, startHarness, type Harness } from '../support/harness';
+import { ACCOUNT_ID, ADMIN_KEY, eventually, startHarness, testTenant, type Harness } from '../support/harness';
 import { change, delivery, statusChange, textMessage, wamid } from '../support/wa-payloads';
 
 describe('agent replies reach WhatsApp', () => {
@@ -162,6 +162,7 @@ describe('agent replies reach WhatsApp', () => {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify({
+        tenantId: await testTenant(h.baseUrl),
         name: 'Old Chatwoot', channel: 'whatsapp', businessId: '106540352249999', metaAccessToken: 'EAAG-another-token-abcdefghij',
         platform: { kind: 'chatwoot', baseUrl: h.chatwoot.url, accountId: ACCOUNT_ID, inboxId: h.inboxId, apiAccessToken: 'cw-agent-token-abcdefghijkl' },
       }),

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import mongoose from 'mongoose';
-import { ACCOUNT_ID, ADMIN_KEY, eventually, startHarness, type Harness } from '../support/harness';
+import { ACCOUNT_ID, ADMIN_KEY, eventually, startHarness, testTenant, type Harness } from '../support/harness';
 import {
   asDelivery, createMessagingConnection, customerText, echoText, fill, messagingDelivery, messagingFixtureNames, newMid, newScopedId, objectOf, readFixture,
   type Json,
@@ -447,7 +447,7 @@ describe('Messenger and Instagram through the bridge', () => {
     test('when connections are created, then the admin API checks channel, ids and options', async () => {
       const post = (body: Json) => fetch(`${h.baseUrl}/admin/connections`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const platform = { kind: 'chatwoot', baseUrl: h.chatwoot.url, accountId: ACCOUNT_ID, inboxId: h.inboxId, apiAccessToken: 'cw-agent-token-abcdefghijkl' };
-      const base = { name: 'x', metaAccessToken: 'EAA-some-token-0123456789', platform };
+      const base = { tenantId: await testTenant(h.baseUrl), name: 'x', metaAccessToken: 'EAA-some-token-0123456789', platform };
       assert.equal((await post({ ...base, channel: 'telegram', businessId: '123456' })).status, 400);
       assert.equal((await post({ ...base, channel: 'messenger', businessId: '123456', wabaId: '123456' })).status, 400, 'a WABA id belongs to WhatsApp');
       assert.equal((await post({ ...base, channel: 'messenger', businessId: '123456', options: { tokenKind: 'instagram_login' } })).status, 400, 'token kinds are Instagram\'s');

@@ -21,7 +21,7 @@ describe('the platform API contract (OpenAPI 3.1)', () => {
   test('the document validates, and every schema in it compiles under JSON Schema 2020-12', async () => {
     const api = await SwaggerParser.validate(loadContract() as never) as unknown as Record<string, any>;
     assert.equal(api.openapi, '3.1.0');
-    assert.deepEqual(Object.keys(api.webhooks).sort(), ['contact', 'delete', 'edit', 'message', 'reaction', 'status']);
+    assert.deepEqual(Object.keys(api.webhooks).sort(), ['contact', 'contact.erase', 'delete', 'edit', 'message', 'reaction', 'status']);
     const schemas = contractSchemas();
     assert.ok(schemas.names.includes('ReplyRequest'));
   });

@@ -11,6 +11,7 @@ import { FailureQueue, listen, newLogEntry, type LoggedRequest } from './http-fa
 import { createMessage, setConversationStatus, type NewFile } from './chatwoot/conversations';
 import { CwError, type ConversationStatus, type Inbox, type Json } from './chatwoot/model';
 import { applicationApi } from './chatwoot/routes';
+import { profileOf } from './chatwoot/inboxes';
 import { ChatwootState } from './chatwoot/state';
 import { Views, type ConversationRecord, type MessageRecord } from './chatwoot/views';
 import { WebhookDispatcher, type WebhookDelivery } from './chatwoot/webhooks';
@@ -32,6 +33,26 @@ export interface FakeChatwootOptions {
   messagesPerMinuteLimit?: number;
   /** WEBHOOK_TIMEOUT; default 5000 ms. */
   webhookTimeoutMs?: number;
+}
+
+/**
+ * Random faults over the Application API (/api/…), for chaos runs: a share of calls fail without doing anything
+ * (a proxy or Rails before the commit), a share do their work and then answer 500 (the answer is lost after the
+ * commit: the caller cannot tell), a share are throttled with Retry-After, a share hang. Checked in that order,
+ * one draw each.
+ */
+export interface ChatwootFaults {
+  /** Share of calls (0–1) answered 500, 502 or 503 before any work is done. */
+  serverErrorRate?: number;
+  /** Share of calls (0–1) whose work is done and whose answer is then replaced by a 500. */
+  errorAfterWorkRate?: number;
+  /** Share of calls (0–1) answered 429 "Retry later" with Retry-After: retryAfterS (default 1). */
+  throttleRate?: number;
+  retryAfterS?: number;
+  /** Share of calls (0–1) that are never answered and never worked on (the caller's own time limit ends them). */
+  hangRate?: number;
+  /** Where the draws come from (seeded in chaos runs, so a run repeats); Math.random by default. */
+  random?: () => number;
 }
 
 export interface ContactRecord {
@@ -63,8 +84,11 @@ export interface FakeChatwoot {
   readonly requests: LoggedRequest[];
   /** Every webhook POST made, with the exact body and headers, and how the receiver answered. */
   readonly webhookDeliveries: WebhookDelivery[];
-  /** An account and a user token on it (header api_access_token). A token may be added to several accounts. */
-  addAccount(account: { id: number; token: string; name?: string }): void;
+  /**
+   * An account and a user token on it (header api_access_token). A token may be added to several accounts.
+   * role: the user's role on the account (default administrator); agents cannot create or change inboxes.
+   */
+  addAccount(account: { id: number; token: string; name?: string; role?: 'administrator' | 'agent' }): void;
   /**
    * An API-channel inbox. secret: undefined → a generated one (Chatwoot >= 4.13 signs every API inbox);
    * null → unsigned deliveries (older Chatwoot). The returned record is live: later changes apply.
@@ -89,6 +113,8 @@ export interface FakeChatwoot {
    * "socket hang up"; the port stays bound, so nothing else can take it). how=503: a proxy-style 503 page instead.
    */
   setDown(down: boolean, how?: 'reset' | 503): void;
+  /** Random faults from now on (undefined: none). */
+  setFaults(faults: ChatwootFaults | undefined): void;
   /** Resolves once every webhook delivery caused so far (and the failures they caused) has finished. */
   webhooksSettled(): Promise<void>;
   /** Clears contacts, conversations, messages, request and delivery logs, failures, throttle and down state. Accounts, tokens, inboxes stay. */
@@ -105,6 +131,33 @@ export async function startFakeChatwoot(opts: FakeChatwootOptions = {}): Promise
   const requests: LoggedRequest[] = [];
   let down503 = false;
   let throttle = { start: 0, count: 0 };
+  let faults: ChatwootFaults | undefined;
+  const SERVER_ERRORS = [500, 502, 503] as const;
+
+  /** True when the fault answered the request itself; an after-work fault only swaps the answer once it is ready. */
+  const randomFault = (_req: Request, res: Response, f: ChatwootFaults): boolean => {
+    const draw = f.random ?? Math.random;
+    if (draw() < (f.serverErrorRate ?? 0)) {
+      const status = SERVER_ERRORS[Math.floor(draw() * SERVER_ERRORS.length)]!;
+      res.status(status).json({ status, error: STATUS_CODES[status] });
+      return true;
+    }
+    if (draw() < (f.errorAfterWorkRate ?? 0)) {
+      const json = res.json.bind(res);
+      res.json = (body: unknown) => {
+        if (res.statusCode >= 300) return json(body);
+        res.status(500);
+        return json({ status: 500, error: 'Internal Server Error' });
+      };
+      return false;
+    }
+    if (draw() < (f.throttleRate ?? 0)) {
+      res.status(429).set('Retry-After', String(f.retryAfterS ?? 1)).type('text/plain').send('Retry later\n');
+      return true;
+    }
+    // Left open: closed by the caller's timeout, or by close().
+    return draw() < (f.hangRate ?? 0);
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -129,6 +182,7 @@ export async function startFakeChatwoot(opts: FakeChatwootOptions = {}): Promise
       else res.json(injected.body);
       return;
     }
+    if (faults && req.path.startsWith('/api/') && randomFault(req, res, faults)) return;
     if (opts.rateLimit) {
       // Rack::Attack fixed window: key "#{Time.now.to_i / period}".
       const now = Date.now();
@@ -151,6 +205,7 @@ export async function startFakeChatwoot(opts: FakeChatwootOptions = {}): Promise
   });
 
   app.use('/api/v1/accounts/:account_id', applicationApi(state, views, dispatcher));
+  app.get('/api/v1/profile', (req, res) => { res.json(profileOf(state, req)); });
 
   // ActiveStorage: data_url redirects (302, like Rails' blobs/redirect controller; the notes' comment says 301)
   // to a disk URL that serves the bytes. No auth: the signed blob id is the credential.
@@ -194,7 +249,7 @@ export async function startFakeChatwoot(opts: FakeChatwootOptions = {}): Promise
     url: server.url,
     requests,
     webhookDeliveries: dispatcher.deliveries,
-    addAccount: (a) => state.addAccount(a.id, a.token, a.name),
+    addAccount: (a) => state.addAccount(a.id, a.token, a.name, a.role),
     addInbox: (accountId, o = {}) => state.addInbox(accountId, o),
     updateInbox(accountId, inboxId, changes) {
       const inbox = state.inboxOf(accountId, inboxId);
@@ -229,6 +284,9 @@ export async function startFakeChatwoot(opts: FakeChatwootOptions = {}): Promise
       dispatcher.enqueue(events, Promise.resolve());
     },
     failNext: (path, times, response) => failures.add(path, times, response),
+    setFaults(f) {
+      faults = f;
+    },
     setDown(down, how = 'reset') {
       down503 = down && how === 503;
       server.setReset(down && how === 'reset');
@@ -241,6 +299,7 @@ export async function startFakeChatwoot(opts: FakeChatwootOptions = {}): Promise
       failures.clear();
       throttle = { start: 0, count: 0 };
       down503 = false;
+      faults = undefined;
       server.setReset(false);
     },
     async close() {

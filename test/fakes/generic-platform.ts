@@ -41,7 +41,7 @@ export function verifyBridgeSignature(raw: Buffer | string, header: string | und
 export interface ReceivedEvent {
   schema_version: number;
   id: string;
-  type: 'message' | 'reaction' | 'edit' | 'delete' | 'status' | 'contact';
+  type: 'message' | 'reaction' | 'edit' | 'delete' | 'status' | 'contact' | 'contact.erase';
   occurred_at: string;
   connection_id: string;
   channel: string;

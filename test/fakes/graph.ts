@@ -14,15 +14,19 @@ import { FailureQueue, listen, newLogEntry, summarizeMultipart, type LoggedReque
 import { GraphError, defaultBodyFor, fbtraceId, graphErrors, type GraphErrorResponse } from './graph/errors';
 import { MediaStore, deleteMedia, downloadMedia, getMedia, uploadMedia, type MediaContext, type StoredMedia } from './graph/media';
 import { validateSend, type MessageType } from './graph/send-validation';
+import { TokenBook, type FakeTokenMeta, type IssuedFakeToken } from './graph/tokens';
 import {
   isProfilePath, isSendApiPath, profile, sendApiMessage, userKey,
   type GraphHost, type MessagingGrant, type MessagingUser, type SendApiContext, type SendApiMessage,
 } from './graph/send-api';
+import { onboardingApi, type FakeOnboarding } from './graph/onboarding';
 
 export { graphErrors, GraphError } from './graph/errors';
 export type { StoredMedia } from './graph/media';
 export { sendApiErrors } from './graph/send-api';
 export type { MessagingUser, SendApiMessage } from './graph/send-api';
+export type { FakeTokenMeta, IssuedFakeToken } from './graph/tokens';
+export type { FakeOnboarding, FakePhoneNumber, FakePage } from './graph/onboarding';
 
 export interface FakeGraphOptions {
   /** The one API version this fake serves; default 'v25.0'. Any other version in a path is refused. */
@@ -84,6 +88,19 @@ export interface FakeGraph {
   customerWrote(businessId: string, userId: string, at?: number): void;
   /** A file on the fake CDN (like fbcdn / lookaside links in Messenger webhooks): served without a token. */
   addCdnFile(file: { bytes: Buffer; mimeType: string; name?: string }): string;
+  /** Embedded Signup and Facebook Login: codes, token exchange, WABAs and their numbers, Pages (graph/onboarding.ts). */
+  readonly onboarding: FakeOnboarding;
+  /** The app debug_token and oauth/access_token accept (client_id / client_secret, app token `<id>|<secret>`). */
+  configureApp(app: { id: string; secret: string }): void;
+  /** What a known token is for debug_token and renewals: kind, expiry (ms; undefined = never), scopes, `renewal`. */
+  setTokenMeta(token: string, meta: Partial<FakeTokenMeta>): void;
+  tokenMeta(token: string): FakeTokenMeta | undefined;
+  /** Revoke a token: every call then answers 190 with this subcode (460: the user changed their password). */
+  invalidateToken(token: string, subcode?: number, message?: string): void;
+  /** A login code GET oauth/access_token?code=… exchanges (once) for `token`. */
+  addLoginCode(code: string, token: string): void;
+  /** Tokens the fake issued by exchange, refresh or code, in order. */
+  readonly issuedTokens: IssuedFakeToken[];
   /** Clears requests, sent, reads, media, pending failures and throughput counters. Tokens stay. */
   reset(): void;
   close(): Promise<void>;
@@ -120,8 +137,13 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
   const messagingUsers = new Map<string, MessagingUser>();
   const sendApiSent: SendApiMessage[] = [];
   const cdn = new Map<string, { bytes: Buffer; mimeType: string }>();
+  // A renewed token acts for what the old one did.
+  const book = new TokenBook((t) => tokens.has(t), (from, to) => {
+    const grant = tokens.get(from);
+    if (grant) tokens.set(to, grant);
+  });
   const sendApiCtx: SendApiContext = {
-    grantOf: (token) => tokens.get(token)?.messaging,
+    grantOf: (token) => (book.refusal(token) ? undefined : tokens.get(token)?.messaging),
     users: messagingUsers,
     sent: sendApiSent,
     beforeResponse: () => beforeSendResponse,
@@ -141,6 +163,8 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     const token = bearer(req);
     if (!token) throw graphErrors.missingToken();
     if (!tokens.has(token)) throw graphErrors.invalidToken();
+    const refused = book.refusal(token);
+    if (refused) throw refused;
     return token;
   };
   const phoneNumber = (req: Request, token: string): string => {
@@ -206,9 +230,22 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     if (req.params.version !== version) throw graphErrors.unknownPath(req.originalUrl.split('?')[0]!);
     next();
   };
+  app.get('/ig-host/refresh_access_token', (req, res) => book.refreshInstagram(req, res));
   app.use('/ig-host/:version', checkVersion, sendApiOn('instagram'));
 
+  const onboarding = onboardingApi({
+    grantNumbers: (token, phoneNumberIds) => tokens.set(token, { phoneNumberIds: new Set(phoneNumberIds) }),
+    grantPage: (token, grant) => tokens.set(token, { phoneNumberIds: new Set(), messaging: { host: 'facebook', ...grant } }),
+    addLoginCode: (code, token, type) => { book.set(token, { type, issuedAt: Date.now() }); book.codes.set(code, token); },
+    exchangedFrom: (token) => book.issued.find((i) => i.to === token && i.via === 'fb_exchange_token')?.from,
+    appId: () => book.app?.id,
+    isKnownToken: (token) => tokens.has(token) && !book.refusal(token),
+  });
+
   const versioned = express.Router({ mergeParams: true });
+  versioned.get('/debug_token', (req, res) => book.debugToken(req, res, bearer(req)));
+  versioned.get('/oauth/access_token', (req, res) => book.accessToken(req, res));
+  versioned.use(onboarding.router);
   versioned.use(sendApiOn('facebook'));
   versioned.post('/:pnid/messages', async (req, res) => {
     const token = authenticate(req);
@@ -274,6 +311,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
       tokens.delete(token);
     },
     sendApi: sendApiSent,
+    onboarding: onboarding.api,
     addPageToken(token, grant) {
       tokens.set(token, { phoneNumberIds: new Set(), messaging: { host: 'facebook', ...grant } });
     },
@@ -298,6 +336,18 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     addMedia: (m) => store.add(m),
     media: (id) => store.items.get(id),
     failNext: (path, times, response) => failures.add(path, times, response),
+    configureApp(app) {
+      book.app = app;
+    },
+    setTokenMeta: (token, meta) => book.set(token, meta),
+    tokenMeta: (token) => book.meta.get(token),
+    invalidateToken(token, subcode = 460, message = 'The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.') {
+      book.set(token, { invalidated: { subcode, message } });
+    },
+    addLoginCode(code, token) {
+      book.codes.set(code, token);
+    },
+    issuedTokens: book.issued,
     reset() {
       requests.length = 0;
       sent.length = 0;

@@ -8,7 +8,7 @@ import { Bridge } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { startFakeGraph, type FakeGraph } from '../fakes/graph';
 import { startFakeGenericPlatform, type FakeGenericPlatform } from '../fakes/generic-platform';
-import { ADMIN_KEY, GRAPH_VERSION, META_TOKEN, PHONE_NUMBER_ID, harnessEnv, signedPost } from './harness';
+import { ADMIN_KEY, GRAPH_VERSION, META_TOKEN, PHONE_NUMBER_ID, harnessEnv, signedPost, testTenant } from './harness';
 import { freePort } from './processes';
 
 export const SIGNING_SECRET = 'whsec_test-signing-secret-0123456789abcdef';
@@ -26,6 +26,7 @@ export async function createGenericConnection(baseUrl: string, platformUrl: stri
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({
+      tenantId: await testTenant(baseUrl),
       name: 'Generic CRM',
       channel: 'whatsapp',
       businessId: opts.businessId ?? PHONE_NUMBER_ID,

@@ -78,11 +78,34 @@ export async function harnessEnv(opts: { redisUrl?: string; graphUrl: string; ex
   };
 }
 
+const testTenants = new Map<string, Promise<string>>();
+
+/** The tenant the tests' connections belong to: one per bridge (base URL), made with the super-admin key. */
+export function testTenant(baseUrl: string): Promise<string> {
+  let id = testTenants.get(baseUrl);
+  if (!id) {
+    id = createTenant(baseUrl, 'Test tenant').then((t) => t.id);
+    testTenants.set(baseUrl, id);
+  }
+  return id;
+}
+
+export async function createTenant(baseUrl: string, name: string): Promise<{ id: string; apiKey: string }> {
+  const res = await fetch(`${baseUrl}/admin/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  if (res.status !== 201) throw new Error(`creating a tenant answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { id: string; apiKey: string };
+}
+
 export async function createConnection(baseUrl: string, chatwootUrl: string, inboxId: number, businessId = PHONE_NUMBER_ID, webhookSecret?: string): Promise<string> {
   const res = await fetch(`${baseUrl}/admin/connections`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({
+      tenantId: await testTenant(baseUrl),
       name: 'Test number',
       channel: 'whatsapp',
       businessId,

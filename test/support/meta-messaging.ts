@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ACCOUNT_ID, ADMIN_KEY, CHATWOOT_TOKEN } from './harness';
+import { ACCOUNT_ID, ADMIN_KEY, CHATWOOT_TOKEN, testTenant } from './harness';
 
 export const META_DIR = path.resolve(__dirname, '../../../shared/reference/meta');
 
@@ -120,6 +120,7 @@ export async function createMessagingConnection(baseUrl: string, chatwootUrl: st
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({
+      tenantId: await testTenant(baseUrl),
       name: `Test ${c.channel}`,
       channel: c.channel,
       businessId: c.businessId,

@@ -21,10 +21,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export class BridgeExited extends Error {
+  override name = 'BridgeExited';
+}
+
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
+    if (await check().catch((err: unknown) => { if (err instanceof BridgeExited) throw err; return false; })) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
@@ -37,7 +41,8 @@ export interface BridgeProcess {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startBridgeProcess(env: Record<string, string>, port?: number, nodeArgs: string[] = []): Promise<BridgeProcess> {
+/** readyTimeoutMs: how long /healthz may take to answer (a loaded machine starts tsx slowly); default 30 s. */
+export async function startBridgeProcess(env: Record<string, string>, port?: number, nodeArgs: string[] = [], opts: { readyTimeoutMs?: number } = {}): Promise<BridgeProcess> {
   const p = port ?? (await freePort());
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
@@ -48,7 +53,15 @@ export async function startBridgeProcess(env: Record<string, string>, port?: num
   child.stdout!.on('data', (c: Buffer) => output.push(...c.toString().split('\n').filter(Boolean)));
   child.stderr!.on('data', (c: Buffer) => output.push(...c.toString().split('\n').filter(Boolean)));
   const baseUrl = `http://127.0.0.1:${p}`;
-  await waitUntil(async () => (await fetch(`${baseUrl}/healthz`)).ok, 30_000, `bridge on ${baseUrl}; output: ${output.slice(-5).join(' | ')}`);
+  await waitUntil(async () => {
+    // A bridge that refuses to start (bad configuration, wrong keys) fails the wait at once, with its last words.
+    if (child.exitCode !== null) throw new BridgeExited(`bridge exited with code ${child.exitCode} before it was healthy; output: ${output.slice(-5).join(' | ')}`);
+    return (await fetch(`${baseUrl}/healthz`)).ok;
+  }, opts.readyTimeoutMs ?? 30_000, `bridge on ${baseUrl}; output: ${output.slice(-5).join(' | ')}`).catch((err: unknown) => {
+    // A bridge that never became healthy is not left running behind the caller's back.
+    child.kill('SIGKILL');
+    throw err;
+  });
   return {
     child, baseUrl, output,
     kill: (signal) => new Promise((resolve) => {

@@ -5,13 +5,16 @@
 import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
-import { graphErrorFrom } from './graph-errors';
+import { graphErrorFrom, graphErrorLabel } from './graph-errors';
 import { retryAfterMs } from '../../core/retry-after';
+import { isRetryable, type ErrorObserver } from '../../core/errors';
 
 export interface GraphClientOptions {
   baseUrl: string;
   version: string;
   timeoutMs?: number;
+  /** Counts every error Graph answered (or the network gave) as it is classified. */
+  onError?: ErrorObserver;
 }
 
 function retryAfterOf(headers: unknown): number | undefined {
@@ -49,8 +52,10 @@ export class GraphClient {
     try {
       return (await fn()).data;
     } catch (err) {
-      if (isAxiosError(err)) throw graphErrorFrom(err.response?.status, err.response?.data, retryAfterOf(err.response?.headers));
-      throw err;
+      if (!isAxiosError(err)) throw err;
+      const mapped = graphErrorFrom(err.response?.status, err.response?.data, retryAfterOf(err.response?.headers));
+      this.opts.onError?.(graphErrorLabel(err.response?.status, err.response?.data, err.code), isRetryable(mapped));
+      throw mapped;
     }
   }
 }

@@ -36,6 +36,14 @@ export class GraphRetryableError extends RetryableError {
   subcode?: number;
 }
 
+/** A metrics label: Meta's error code when it sent one, else `http_<status>`, else the network error's name. */
+export function graphErrorLabel(httpStatus: number | undefined, body: unknown, networkCode?: string): string {
+  const code = (body as GraphErrorBody | undefined)?.error?.code;
+  if (typeof code === 'number') return String(code);
+  if (httpStatus !== undefined) return `http_${httpStatus}`;
+  return networkCode ?? 'network';
+}
+
 export function graphErrorFrom(httpStatus: number | undefined, body: unknown, retryAfterMs?: number): Error {
   const err = (body as GraphErrorBody | undefined)?.error;
   const code = err?.code;

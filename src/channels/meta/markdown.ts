@@ -85,21 +85,39 @@ export function hasLink(text: string): boolean {
   return /(?:^|[^\p{L}\p{N}])https?:\/\/[^\s/?#.]/iu.test(text);
 }
 
-/** One line outside a code block: headings, quotes, list items, breaks, then the inline content. */
+/** A quote marker, read where the previous one ended (sticky). */
+const QUOTE_MARKER = / {0,3}>[ \t]?/y;
+
+/**
+ * One line outside a code block: quotes, headings, list items, breaks, then the inline content. Quote markers
+ * are counted in one pass: reading them one nesting level at a time (recursively, re-slicing the line) overflowed
+ * the stack and took seconds on a line of 200,000 ">".
+ */
 function blockLine(raw: string, lift: Lifter): string {
   const line = stripHardBreak(raw);
   if (line.trim() === '') return '';
+  let depth = 0;
+  let at = 0;
+  for (;;) {
+    QUOTE_MARKER.lastIndex = at;
+    if (!QUOTE_MARKER.test(line)) break;
+    at = QUOTE_MARKER.lastIndex;
+    depth++;
+  }
+  if (depth === 0) return unquotedLine(line, lift);
+  const rest = stripHardBreak(line.slice(at));
+  const body = rest.trim() === '' ? '' : unquotedLine(rest, lift);
+  return '> '.repeat(depth - 1) + (body ? `> ${body}` : '>');
+}
+
+/** A line without quote markers: headings, rules, list items, then the inline content. */
+function unquotedLine(line: string, lift: Lifter): string {
   const heading = /^ {0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/.exec(line);
   if (heading) {
     const content = heading[1]?.trim() ?? '';
     return content ? BOLD + inline(content, lift).replaceAll(BOLD, '') + BOLD : '';
   }
   if (/^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/.test(line)) return line.trim();
-  const quote = /^ {0,3}>[ \t]?(.*)$/.exec(line);
-  if (quote) {
-    const rest = blockLine(quote[1] ?? '', lift);
-    return rest ? `> ${rest}` : '>';
-  }
   const bullet = /^([ \t]*)[-*+][ \t]+(.*)$/.exec(line);
   if (bullet) return `${bullet[1] ?? ''}• ${inline(bullet[2] ?? '', lift)}`;
   const numbered = /^([ \t]*)(\d{1,9})([.)])[ \t]+(.*)$/.exec(line);
@@ -121,11 +139,15 @@ function inline(text: string, lift: Lifter): string {
   return marked;
 }
 
+/** Links inside link text are read this deep; deeper, brackets are text (the reading recurses once per level). */
+const MAX_LINK_NESTING = 8;
+
 /**
  * Left-to-right pass over one line: escapes, code spans, autolinks, links and images, bare URLs and e-mail
  * addresses become placeholders (or link text plus a placeholder); everything else passes through.
  */
-function scan(text: string, lift: Lifter): string {
+function scan(text: string, lift: Lifter, nesting = 0): string {
+  const closers = text.includes('[') ? matchingBrackets(text) : undefined;
   let out = '';
   let i = 0;
   while (i < text.length) {
@@ -162,13 +184,13 @@ function scan(text: string, lift: Lifter): string {
         continue;
       }
     }
-    if ((ch === '[' || (ch === '!' && text[i + 1] === '[')) && prev !== '!') {
+    if (closers && nesting < MAX_LINK_NESTING && (ch === '[' || (ch === '!' && text[i + 1] === '[')) && prev !== '!') {
       const start = ch === '!' ? i + 1 : i;
-      const link = parseLink(text, start);
+      const link = parseLink(text, start, closers);
       if (link) {
         const label = link.text.trim();
         const sameAsUrl = label === link.url || `mailto:${label}` === link.url || label === '';
-        out += sameAsUrl ? lift.put(label === '' ? link.url : label) : `${scan(label, lift)} (${lift.put(link.url)})`;
+        out += sameAsUrl ? lift.put(label === '' ? link.url : label) : `${scan(label, lift, nesting + 1)} (${lift.put(link.url)})`;
         i = link.end;
         continue;
       }
@@ -205,16 +227,25 @@ function findClosingRun(text: string, from: number, length: number): number {
   return -1;
 }
 
-/** `[text](target)` starting at `start` (the `[`): text may hold one level of brackets. */
-function parseLink(text: string, start: number): { text: string; url: string; end: number } | undefined {
-  let depth = 0;
-  let close = -1;
-  for (let j = start; j < text.length; j++) {
+/**
+ * For each `[`, the index of its matching `]` (-1 when unmatched); backslash-escaped brackets do not count. One
+ * pass for the whole line: searching afresh from every `[` took quadratic time on a long run of them.
+ */
+function matchingBrackets(text: string): Int32Array {
+  const closers = new Int32Array(text.length).fill(-1);
+  const open: number[] = [];
+  for (let j = 0; j < text.length; j++) {
     const c = text[j];
-    if (c === '\\') { j++; continue; }
-    if (c === '[') depth++;
-    else if (c === ']' && --depth === 0) { close = j; break; }
+    if (c === '\\') j++;
+    else if (c === '[') open.push(j);
+    else if (c === ']' && open.length > 0) closers[open.pop()!] = j;
   }
+  return closers;
+}
+
+/** `[text](target)` starting at `start` (the `[`), its `]` found in closers: text may hold brackets. */
+function parseLink(text: string, start: number, closers: Int32Array): { text: string; url: string; end: number } | undefined {
+  const close = closers[start] ?? -1;
   if (close < 0) return undefined;
   const target = LINK_TARGET.exec(text.slice(close + 1));
   const url = unescape((target?.[1] ?? target?.[2])?.trim() ?? '');

@@ -1,13 +1,17 @@
 /**
  * Downloading media a customer sent. WhatsApp gives a media id: GET /{media-id} returns a URL valid for about
  * five minutes, which must itself be fetched with the Bearer token. Size and time are capped; a 404 on the URL
- * means it expired, so the URL is fetched once more. The checksum Meta reports is verified.
+ * means it expired, so the URL is fetched once more. The checksum Meta reports is verified. Every URL (from Graph
+ * or straight from a webhook) is fetched only from Meta's media hosts or hosts an operator configured, never from
+ * an internal address, with redirects checked hop by hop (src/net/safe-fetch.ts).
  */
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { isAxiosError } from 'axios';
 import type { MediaRef } from '../../core/events';
 import type { GraphClient } from './graph-client';
+import { metaMediaPolicy, type HostPolicy } from '../../net/host-rules';
+import { safeGet, UnsafeUrlError } from '../../net/safe-fetch';
 
 export interface DownloadedMedia {
   bytes: Buffer;
@@ -48,8 +52,22 @@ export function defaultFilename(ref: MediaRef, mimeType: string): string {
   return `${prefix}.${EXTENSIONS[base] ?? 'bin'}`;
 }
 
+export interface MediaLimits {
+  maxBytes: number;
+  timeoutMs: number;
+  /** MEDIA_ALLOWED_HOSTS: hosts besides Meta's (and the configured Graph host) media may come from. */
+  extraHosts?: readonly string[];
+}
+
+/** Redirects a media link may take; Meta's links answer directly. */
+const MAX_REDIRECTS = 3;
+
 export class MediaDownloader {
-  constructor(private readonly graph: GraphClient, private readonly limits: { maxBytes: number; timeoutMs: number }) {}
+  private readonly hosts: HostPolicy;
+
+  constructor(private readonly graph: GraphClient, private readonly limits: MediaLimits) {
+    this.hosts = metaMediaPolicy({ graphBaseUrls: [graph.opts.baseUrl], extraHosts: limits.extraHosts });
+  }
 
   /** Where the bytes are: WhatsApp's short-lived URL for a media id (asked afresh each time), or the given link. */
   private async locate(ref: MediaRef, token: string, businessId: string): Promise<MediaUrlResponse> {
@@ -69,13 +87,13 @@ export class MediaDownloader {
     for (let attempt = 0; attempt < 2; attempt++) {
       const meta = await this.locate(ref, token, businessId);
       try {
-        const res = await this.graph.http.get<ArrayBuffer>(meta.url, {
-          baseURL: undefined,
+        const res = await safeGet<ArrayBuffer>(meta.url, {
+          policy: this.hosts,
           headers: authFor(ref, token),
           responseType: 'arraybuffer',
-          maxContentLength: this.limits.maxBytes,
-          timeout: this.limits.timeoutMs,
-          maxRedirects: 3,
+          maxBytes: this.limits.maxBytes,
+          timeoutMs: this.limits.timeoutMs,
+          maxRedirects: MAX_REDIRECTS,
         });
         const bytes = Buffer.from(res.data);
         const expected = ref.sha256 ?? meta.sha256;
@@ -90,6 +108,7 @@ export class MediaDownloader {
       }
     }
     if (lastErr instanceof MediaDownloadError) throw lastErr;
+    if (lastErr instanceof UnsafeUrlError) throw new MediaDownloadError(`not fetched: ${lastErr.message}`);
     if (isAxiosError(lastErr)) {
       if (lastErr.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(lastErr.message)) {
         throw new MediaDownloadError(`file is over the ${this.limits.maxBytes}-byte limit`);
@@ -115,12 +134,13 @@ export class MediaDownloader {
     for (let attempt = 0; ; attempt++) {
       const meta = await this.locate(ref, token, businessId);
       try {
-        const res = await this.graph.http.get<Readable>(meta.url, {
-          baseURL: undefined,
+        const res = await safeGet<Readable>(meta.url, {
+          policy: this.hosts,
           headers: authFor(ref, token),
           responseType: 'stream',
-          timeout: this.limits.timeoutMs,
-          maxRedirects: 3,
+          maxBytes: this.limits.maxBytes,
+          timeoutMs: this.limits.timeoutMs,
+          maxRedirects: MAX_REDIRECTS,
         });
         const length = Number(res.headers['content-length']);
         if (Number.isFinite(length) && length > this.limits.maxBytes) {
@@ -135,6 +155,7 @@ export class MediaDownloader {
         if (isAxiosError(err)) (err.response?.data as Readable | undefined)?.destroy?.();
         // An expired media URL answers 404: ask Graph for a fresh one, once.
         if (isAxiosError(err) && err.response?.status === 404 && ref.mediaId && attempt === 0) continue;
+        if (err instanceof UnsafeUrlError) throw new MediaDownloadError(`not fetched: ${err.message}`);
         if (err instanceof MediaDownloadError || !isAxiosError(err)) throw err;
         throw new MediaDownloadError(err.response ? `download answered ${err.response.status}` : `download failed (${err.code ?? 'network'})`);
       }

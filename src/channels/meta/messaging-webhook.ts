@@ -194,16 +194,19 @@ function idOf(party: unknown): string | undefined {
   return word(p?.id) ?? numText(p?.id);
 }
 
-/** Meta sends ms since epoch; test data (Chatwoot's fixtures) sometimes an ISO date string; both are read. */
+/**
+ * Meta sends ms since epoch; test data (Chatwoot's fixtures) sometimes an ISO date string; both are read. Only a
+ * time a Date can hold counts (a fuzzer's 0.4 ms rounded to 0, and 1e300 makes an Invalid Date where it is stored).
+ */
 function toMs(value: unknown): number | undefined {
   const n = num(value);
-  if (n !== undefined) return n > 0 ? Math.round(n) : undefined;
-  const s = word(value)?.trim();
-  if (!s) return undefined;
-  if (/^\d+$/.test(s)) return Number(s) > 0 ? Number(s) : undefined;
-  const parsed = Date.parse(s);
-  return Number.isFinite(parsed) ? parsed : undefined;
+  const s = n === undefined ? word(value)?.trim() : undefined;
+  const ms = n !== undefined ? Math.round(n) : !s ? undefined : /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  return ms !== undefined && Number.isFinite(ms) && ms > 0 && ms <= MAX_DATE_MS ? ms : undefined;
 }
+
+/** The last millisecond a JavaScript Date (and so a stored timestamp) can represent. */
+const MAX_DATE_MS = 8.64e15;
 
 function toCount(value: unknown): number | undefined {
   const n = num(value) ?? (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : undefined);

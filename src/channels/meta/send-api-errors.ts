@@ -45,6 +45,11 @@ const REASONS = new Map<string, Entry>([
   ['613', RATE_LIMIT],
 ]);
 
+/** Every code (and code/subcode) this bridge explains, for the README's troubleshooting table. */
+export function sendApiErrorCatalogue(): Array<{ code: string } & Entry> {
+  return [...REASONS].map(([code, entry]) => ({ code, ...entry }));
+}
+
 export interface SendApiErrorFacts {
   code: number;
   subcode?: number;

@@ -8,7 +8,7 @@ import type { ConnectionRecord } from '../../store/connections';
 import type { Pacer } from '../../queue/pacer';
 import { PermanentError } from '../../core/errors';
 import type { GraphClient } from './graph-client';
-import { fetchPlatformFile } from './platform-files';
+import { fetchPlatformFile, type PlatformFileLimits } from './platform-files';
 import type { SendApiPart } from './send-api';
 
 /** Where one connection's sends go. */
@@ -32,14 +32,14 @@ interface SendResponse {
 }
 
 export class SendApiSender {
-  constructor(private readonly fileLimits: { maxBytes: number; timeoutMs: number }, private readonly pacers?: SendApiPacers) {}
+  constructor(private readonly fileLimits: PlatformFileLimits, private readonly pacers?: SendApiPacers) {}
 
   async send(target: SendApiTarget, conn: ConnectionRecord, part: SendApiPart): Promise<string> {
     const { graph, messagesPath } = target;
     const auth = { Authorization: `Bearer ${conn.metaToken}` };
     let form: FormData | undefined;
     if (part.upload) {
-      const file = await fetchPlatformFile(part.upload.url, this.fileLimits, { filename: part.upload.filename, mimeType: part.upload.mimeType });
+      const file = await fetchPlatformFile(conn, part.upload.url, this.fileLimits, { filename: part.upload.filename, mimeType: part.upload.mimeType });
       form = new FormData();
       for (const [key, value] of Object.entries(part.body)) form.append(key, typeof value === 'string' ? value : JSON.stringify(value));
       form.append('filedata', new Blob([file.bytes], { type: file.mimeType }), file.filename);

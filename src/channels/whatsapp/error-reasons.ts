@@ -99,6 +99,11 @@ function permissionRange(code: number): Entry | undefined {
 }
 
 /** What to tell the agent about a WhatsApp error, and whether to retry or flag re-authorisation. */
+/** Every code this bridge explains, for the README's troubleshooting table (src/docs/troubleshooting.ts). */
+export function whatsappErrorCatalogue(): Array<{ code: string } & Entry> {
+  return [...REASONS].map(([code, entry]) => ({ code: String(code), ...entry }));
+}
+
 export function humanReason(err: { code: number; title?: string; details?: string }): HumanReason {
   const entry = REASONS.get(err.code) ?? permissionRange(err.code);
   const details = err.details?.trim().replace(/\.$/, '');

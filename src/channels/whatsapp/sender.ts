@@ -5,7 +5,7 @@
  */
 import type { GraphClient } from '../meta/graph-client';
 import type { ConnectionRecord } from '../../store/connections';
-import { fetchPlatformFile } from '../meta/platform-files';
+import { fetchPlatformFile, type PlatformFileLimits } from '../meta/platform-files';
 import { withMediaId, type SendPart } from './outbound';
 import { PermanentError } from '../../core/errors';
 import type { Pacer } from '../../queue/pacer';
@@ -18,7 +18,7 @@ interface SendResponse {
 export class WhatsAppSender {
   constructor(
     private readonly graph: GraphClient,
-    private readonly fileLimits: { maxBytes: number; timeoutMs: number },
+    private readonly fileLimits: PlatformFileLimits,
     private readonly pacer?: Pacer,
     private readonly ffmpegPath = 'ffmpeg',
   ) {}
@@ -26,7 +26,7 @@ export class WhatsAppSender {
   async send(conn: ConnectionRecord, part: SendPart): Promise<string> {
     let body = part.body;
     if (part.media) {
-      let file = await fetchPlatformFile(part.media.url, this.fileLimits, { filename: part.media.filename, mimeType: part.media.mimeType });
+      let file = await fetchPlatformFile(conn, part.media.url, this.fileLimits, { filename: part.media.filename, mimeType: part.media.mimeType });
       if (part.kind === 'audio' && !whatsappAcceptsAudio(file.mimeType)) {
         const converted = await toOggOpus(file, this.ffmpegPath);
         // WhatsApp refuses the upload of such audio (131053), as a document too: say so plainly instead.

@@ -196,8 +196,15 @@ function metaError(raw: unknown): MetaErrorInfo {
   });
 }
 
-/** Meta sends unix seconds as a string ("1749416383"); some fields use a number. */
+/**
+ * Meta sends unix seconds as a string ("1749416383"); some fields use a number. Only a time a Date can hold counts:
+ * a fuzzer's 5e-324 rounded to 0 ms, and 1e300 s makes an Invalid Date where the time is stored.
+ */
 function toMs(value: unknown): number | undefined {
   const seconds = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : num(value);
-  return seconds !== undefined && seconds > 0 ? Math.round(seconds * 1000) : undefined;
+  const ms = seconds === undefined ? undefined : Math.round(seconds * 1000);
+  return ms !== undefined && ms > 0 && ms <= MAX_DATE_MS ? ms : undefined;
 }
+
+/** The last millisecond a JavaScript Date (and so a stored timestamp) can represent. */
+const MAX_DATE_MS = 8.64e15;

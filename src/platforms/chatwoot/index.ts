@@ -2,14 +2,16 @@
  * The Chatwoot platform adapter: contact → conversation → message, with the ids cached so a warm customer costs
  * one Chatwoot call per message. A cached conversation Chatwoot no longer knows (404) is forgotten and found again.
  */
-import type { Platform, InboundDelivery, ParsedPlatformRequest, PlatformMessageRef, PlatformStatus } from '../platform';
+import type { Platform, InboundDelivery, ParsedPlatformRequest, PlatformMessageRef, PlatformStatus, ErasedCustomer, ContactErasure } from '../platform';
 import type { ConnectionRecord as AnyConnectionRecord } from '../../store/connections';
 import type { ContactLinkRepository, ContactLink } from '../../store/contact-links';
 import { ChatwootClient, ChatwootNotFound } from './client';
+import type { ErrorObserver } from '../../core/errors';
 import { contactProfile, customerIds, findOrCreateContact, findOrCreateConversation } from './contacts';
 import type { CustomerRef } from '../../core/events';
 import { createIncomingMessage, findRecentBySourceId } from './inbound';
 import { parseChatwootWebhook } from './webhook';
+import { eraseChatwootContact } from './erase';
 
 type ConnectionRecord = AnyConnectionRecord<'chatwoot'>;
 
@@ -18,13 +20,13 @@ export class ChatwootPlatform implements Platform<'chatwoot'> {
   readonly media = 'bytes';
   private readonly clients = new Map<string, ChatwootClient>();
 
-  constructor(private readonly links: ContactLinkRepository, private readonly timeoutMs: number) {}
+  constructor(private readonly links: ContactLinkRepository, private readonly timeoutMs: number, private readonly onError?: ErrorObserver) {}
 
   client(conn: ConnectionRecord): ChatwootClient {
     const key = `${conn.id}:${conn.platform.baseUrl}:${conn.platform.accountId}:${conn.platform.apiToken}`;
     let client = this.clients.get(key);
     if (!client) {
-      client = new ChatwootClient(conn.platform, this.timeoutMs);
+      client = new ChatwootClient(conn.platform, this.timeoutMs, this.onError);
       this.clients.set(key, client);
     }
     return client;
@@ -69,6 +71,11 @@ export class ChatwootPlatform implements Platform<'chatwoot'> {
       await this.client(conn).patch(`/contacts/${link.platformContactId}`, contactProfile(customer, conn.channel));
       return;
     }
+  }
+
+  /** An erased end user's contact: deleted with its conversations, or anonymised where the token may not delete. */
+  async eraseContact(conn: ConnectionRecord, customer: ErasedCustomer): Promise<ContactErasure> {
+    return eraseChatwootContact(this.client(conn), conn.platform.inboxId, customer);
   }
 
   private async deliver(conn: ConnectionRecord, delivery: InboundDelivery, messageType: 'incoming' | 'outgoing'): Promise<PlatformMessageRef> {
@@ -119,7 +126,7 @@ export class ChatwootPlatform implements Platform<'chatwoot'> {
    * with an agent token Chatwoot answers 401 and the window is simply enforced by the bridge alone.
    */
   async prepareInbox(conn: ConnectionRecord, replyWindowHours: number, windowClosedMessage?: string): Promise<void> {
-    const root = new ChatwootClient({ ...conn.platform }, this.timeoutMs);
+    const root = new ChatwootClient({ ...conn.platform }, this.timeoutMs, this.onError);
     await root.patch(`/inboxes/${conn.platform.inboxId}`, {
       channel: {
         additional_attributes: {

@@ -26,37 +26,26 @@ export function verifyChatwootSignature(raw: Buffer, timestamp: string | undefin
   return expected.length === given.length && timingSafeEqual(expected, given) ? 'ok' : 'mismatch';
 }
 
-interface CwAttachment { file_type?: string; data_url?: string; content_type?: string; extension?: string }
-interface CwPayload {
-  event?: string;
-  id?: number;
-  message_type?: string;
-  private?: boolean;
-  source_id?: string | null;
-  content?: string | null;
-  content_type?: string;
-  content_attributes?: { in_reply_to?: number | null; in_reply_to_external_id?: string | null; items?: Array<{ title?: string; value?: string }> };
-  additional_attributes?: { template_params?: unknown };
-  attachments?: CwAttachment[];
-  created_at?: string;
-  inbox?: { id?: number };
-  conversation?: {
-    id?: number;
-    inbox_id?: number;
-    status?: string;
-    contact_inbox?: { source_id?: string };
-    meta?: { sender?: { phone_number?: string | null; identifier?: string | null } };
-  };
-}
+/**
+ * The webhook body is untrusted JSON: every field is read through these, which narrow before use (a fuzzer found
+ * a phone number sent as a number, and content sent as an object, each of which threw here before).
+ */
+type Fields = Record<string, unknown>;
+const fields = (v: unknown): Fields | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : undefined);
+const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/** Chatwoot's ids are integers; older documentation shows them as digit strings. */
+const idOf = (v: unknown): number | undefined => (typeof v === 'number' && Number.isSafeInteger(v) ? v : typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : undefined);
+/** A choice's title or value as written (a number as its digits); anything else is no text. */
+const label = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
 
 export type ParsedChatwootWebhook =
   | { command: OutboundCommand; deliveryKey: string }
   | { ignored: string };
 
-function attachmentKind(a: CwAttachment): MediaKind {
-  const type = (a.content_type ?? '').split(';')[0]!.trim();
+function attachmentKind(fileType: string | undefined, contentType: string | undefined): MediaKind {
+  const type = (contentType ?? '').split(';')[0]!.trim();
   if (type === 'image/webp') return 'sticker';
-  switch (a.file_type) {
+  switch (fileType) {
     case 'image': return 'image';
     case 'audio': return 'audio';
     case 'video': return 'video';
@@ -64,24 +53,30 @@ function attachmentKind(a: CwAttachment): MediaKind {
   }
 }
 
-function attachmentsOf(p: CwPayload): OutboundAttachment[] {
-  return (p.attachments ?? [])
-    .filter((a): a is CwAttachment & { data_url: string } => typeof a.data_url === 'string' && a.data_url.length > 0)
-    .map((a) => {
-      const urlName = decodeURIComponent(new URL(a.data_url, 'http://x').pathname.split('/').pop() ?? '');
-      return {
-        kind: attachmentKind(a),
-        url: a.data_url,
-        filename: urlName && /\.\w{1,8}$/.test(urlName) ? urlName : undefined,
-        mimeType: a.content_type ?? undefined,
-      };
-    });
+/** The file name a data_url ends with, when it looks like one; never throws on a malformed URL or escape. */
+function fileNameOf(dataUrl: string): string | undefined {
+  try {
+    const name = decodeURIComponent(new URL(dataUrl, 'http://x').pathname.split('/').pop() ?? '');
+    return name && /\.\w{1,8}$/.test(name) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function attachmentsOf(p: Fields): OutboundAttachment[] {
+  const list = Array.isArray(p.attachments) ? p.attachments : [];
+  return list.map(fields).flatMap((a) => {
+    const url = text(a?.data_url);
+    if (!a || !url) return [];
+    const contentType = text(a.content_type);
+    return [{ kind: attachmentKind(text(a.file_type), contentType), url, filename: fileNameOf(url), mimeType: contentType }];
+  });
 }
 
 /** The customer: the contact_inbox source id we created, or the contact's phone when an agent started the chat. */
-function recipientOf(p: CwPayload): Recipient | undefined {
-  const sourceId = p.conversation?.contact_inbox?.source_id;
-  const phone = p.conversation?.meta?.sender?.phone_number?.replace(/\D/g, '') || undefined;
+function recipientOf(conversation: Fields | undefined): Recipient | undefined {
+  const sourceId = text(fields(conversation?.contact_inbox)?.source_id);
+  const phone = text(fields(fields(conversation?.meta)?.sender)?.phone_number)?.replace(/\D/g, '') || undefined;
   // Digits: a wa_id (≤ 15) or a Messenger PSID / Instagram IGSID (longer); or a WhatsApp BSUID.
   const usable = sourceId && (/^\d{6,32}$/.test(sourceId) || /^[A-Z]{2}\.\w+$/.test(sourceId)) ? sourceId : undefined;
   const id = usable ?? phone;
@@ -89,55 +84,64 @@ function recipientOf(p: CwPayload): Recipient | undefined {
 }
 
 export function parseChatwootWebhook(body: unknown, expectedInboxId: number): ParsedChatwootWebhook {
-  const p = body as CwPayload;
-  if (!p || typeof p !== 'object') return { ignored: 'not an object' };
-  const conversationId = p.conversation?.id;
-  const inboxId = p.inbox?.id ?? p.conversation?.inbox_id;
-  if (inboxId !== undefined && inboxId !== expectedInboxId) return { ignored: 'another inbox' };
-  if (p.event === 'conversation_typing_on' || p.event === 'conversation_typing_off') {
+  const p = fields(body);
+  if (!p) return { ignored: 'not an object' };
+  const conversation = fields(p.conversation);
+  const conversationId = idOf(conversation?.id);
+  const inboxId = fields(p.inbox)?.id ?? conversation?.inbox_id;
+  if (inboxId !== undefined && inboxId !== null && idOf(inboxId) !== expectedInboxId) return { ignored: 'another inbox' };
+  const event = text(p.event);
+  if (event === 'conversation_typing_on' || event === 'conversation_typing_off') {
     if (conversationId === undefined) return { ignored: 'typing without conversation' };
-    return { command: { kind: 'typing', platformConversationId: String(conversationId), on: p.event === 'conversation_typing_on' }, deliveryKey: `${p.event}:${conversationId}:${Date.now()}` };
+    return { command: { kind: 'typing', platformConversationId: String(conversationId), on: event === 'conversation_typing_on' }, deliveryKey: `${event}:${conversationId}:${Date.now()}` };
   }
-  if (p.event === 'conversation_status_changed' && p.conversation?.status === 'resolved') {
-    const recipient = recipientOf(p);
+  if (event === 'conversation_status_changed' && conversation?.status === 'resolved') {
+    const recipient = recipientOf(conversation);
     if (conversationId === undefined || !recipient) return { ignored: 'resolved without conversation' };
     return { command: { kind: 'conversation_resolved', platformConversationId: String(conversationId), recipient }, deliveryKey: `resolved:${conversationId}` };
   }
-  if (p.event !== 'message_created') return { ignored: `event ${String(p.event)}` };
-  if (p.message_type !== 'outgoing' && p.message_type !== 'template') return { ignored: `message_type ${String(p.message_type)}` };
+  if (event !== 'message_created') return { ignored: `event ${event ?? typeof p.event}` };
+  if (p.message_type !== 'outgoing' && p.message_type !== 'template') return { ignored: `message_type ${text(p.message_type) ?? typeof p.message_type}` };
   if (p.private) return { ignored: 'private note' };
   if (p.source_id) return { ignored: 'created by the bridge (has a source_id)' };
   if (p.content_type === 'voice_call') return { ignored: 'voice_call bubble' };
-  if (typeof p.id !== 'number' || conversationId === undefined) return { ignored: 'message without ids' };
-  const recipient = recipientOf(p);
+  const messageId = idOf(p.id);
+  if (typeof p.id !== 'number' || messageId === undefined || conversationId === undefined) return { ignored: 'message without ids' };
+  const recipient = recipientOf(conversation);
   if (!recipient) return { ignored: 'no customer id on the conversation' };
 
-  const attrs = p.content_attributes ?? {};
+  const attrs = fields(p.content_attributes) ?? {};
+  const content = text(p.content) ?? null;
   let template: ReturnType<typeof fromPlainText>;
   let templateError: string | undefined;
   try {
-    template = fromChatwootTemplateParams(p.additional_attributes?.template_params) ?? fromPlainText(p.content ?? '');
+    template = fromChatwootTemplateParams(fields(p.additional_attributes)?.template_params) ?? fromPlainText(content ?? '');
   } catch (err) {
     // A malformed template command is the agent's to fix: it travels on and fails visibly, with this reason.
     templateError = (err as Error).message;
   }
-  const choices = p.content_type === 'input_select'
-    ? (attrs.items ?? []).map((i) => ({ title: String(i.title ?? i.value ?? ''), value: String(i.value ?? i.title ?? '') })).filter((c) => c.title)
+  const choices = p.content_type === 'input_select' && Array.isArray(attrs.items)
+    ? attrs.items.map(fields).map((i) => {
+      const title = label(i?.title) ?? label(i?.value) ?? '';
+      return { title, value: label(i?.value) ?? label(i?.title) ?? '' };
+    }).filter((c) => c.title)
     : undefined;
-  const createdAt = Date.parse(p.created_at ?? '') || Date.now();
+  const createdAt = Date.parse(text(p.created_at) ?? '') || Date.now();
+  const replyToExternal = text(attrs.in_reply_to_external_id) || undefined;
+  const replyToPlatform = idOf(attrs.in_reply_to);
   return {
-    deliveryKey: `message:${p.id}`,
+    deliveryKey: `message:${messageId}`,
     command: {
       kind: 'reply',
-      platformMessageId: String(p.id),
+      platformMessageId: String(messageId),
       platformConversationId: String(conversationId),
       recipient,
       createdAt,
       reply: {
-        content: p.content ?? null,
+        content,
         attachments: attachmentsOf(p),
-        replyTo: attrs.in_reply_to_external_id || attrs.in_reply_to
-          ? { externalId: attrs.in_reply_to_external_id ?? undefined, platformMessageId: attrs.in_reply_to ? String(attrs.in_reply_to) : undefined }
+        replyTo: replyToExternal || replyToPlatform
+          ? { externalId: replyToExternal, platformMessageId: replyToPlatform ? String(replyToPlatform) : undefined }
           : undefined,
         choices: choices && choices.length > 0 ? choices : undefined,
         template: template ? { name: template.name, language: template.language, components: template.components } : undefined,

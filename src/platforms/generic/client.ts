@@ -4,10 +4,10 @@
  * retryable (the lanes retry with backoff, sending the same key); any other answer is permanent, with the
  * platform's own words, and the event goes to the dead letters.
  */
-import axios, { type AxiosInstance, isAxiosError } from 'axios';
+import axios, { type AxiosError, type AxiosInstance, isAxiosError } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
-import { PermanentError, RetryableError } from '../../core/errors';
+import { PermanentError, RetryableError, isRetryable, type ErrorObserver } from '../../core/errors';
 import type { ConnectionRecord } from '../../store/connections';
 import { SCHEMA_VERSION, type BridgeEvent } from './events';
 import { SIGNATURE_HEADER, bridgeSignatureHeader } from './signature';
@@ -42,7 +42,7 @@ function where(url: string): string {
 export class GenericPlatformClient {
   private readonly http: AxiosInstance;
 
-  constructor(private readonly opts: { timeoutMs: number; userAgent: string; now?: () => number }) {
+  constructor(private readonly opts: { timeoutMs: number; userAgent: string; now?: () => number; onError?: ErrorObserver }) {
     this.http = axios.create({ timeout: opts.timeoutMs, httpAgent, httpsAgent, maxRedirects: 0 });
   }
 
@@ -68,16 +68,23 @@ export class GenericPlatformClient {
       });
     } catch (err) {
       if (!isAxiosError(err)) throw err;
-      const status = err.response?.status;
-      if (status === undefined) {
-        const why = err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT' ? `no answer within ${this.opts.timeoutMs} ms` : (err.code ?? 'network error');
-        throw new RetryableError(`${what}: ${why}`, undefined, err.code);
-      }
-      const detail = excerpt(err.response?.data);
-      if (status === 429) throw new RetryableError(`${what}: 429 ${detail}`, retryAfterMs(err.response?.headers['retry-after']), 429);
-      if (status === 408 || status >= 500) throw new RetryableError(`${what}: ${status} ${detail}`, retryAfterMs(err.response?.headers['retry-after']), status);
-      if (status >= 300 && status < 400) throw new PermanentError(`${what}: ${status} redirect not followed; configure the final URL`, status);
-      throw new PermanentError(`${what}: ${status} ${detail}`, status);
+      const mapped = this.classify(err, what);
+      this.opts.onError?.(String(err.response?.status ?? err.code ?? 'network'), isRetryable(mapped));
+      throw mapped;
     }
+  }
+
+  /** No answer, 408, 429 and 5xx → retryable; any other answer → permanent, with the platform's own words. */
+  private classify(err: AxiosError, what: string): Error {
+    const status = err.response?.status;
+    if (status === undefined) {
+      const why = err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT' ? `no answer within ${this.opts.timeoutMs} ms` : (err.code ?? 'network error');
+      return new RetryableError(`${what}: ${why}`, undefined, err.code);
+    }
+    const detail = excerpt(err.response?.data);
+    if (status === 429) return new RetryableError(`${what}: 429 ${detail}`, retryAfterMs(err.response?.headers['retry-after']), 429);
+    if (status === 408 || status >= 500) return new RetryableError(`${what}: ${status} ${detail}`, retryAfterMs(err.response?.headers['retry-after']), status);
+    if (status >= 300 && status < 400) return new PermanentError(`${what}: ${status} redirect not followed; configure the final URL`, status);
+    return new PermanentError(`${what}: ${status} ${detail}`, status);
   }
 }

@@ -12,7 +12,7 @@ import type { InboundDelivery, PlatformStatus } from '../platform';
 
 export const SCHEMA_VERSION = 1;
 
-export type BridgeEventType = 'message' | 'reaction' | 'edit' | 'delete' | 'status' | 'contact';
+export type BridgeEventType = 'message' | 'reaction' | 'edit' | 'delete' | 'status' | 'contact' | 'contact.erase';
 
 export interface WireCustomer {
   id: string;
@@ -89,6 +89,12 @@ export interface ContactData {
   customer: WireCustomer;
 }
 
+/** An admin erased this customer from the bridge, and the tenant wants the platform to erase them too. */
+export interface ContactEraseData {
+  /** Every id the bridge knew the customer by (as contact events named them: id, phone, bsuid). */
+  customer_ids: string[];
+}
+
 interface DataOf {
   message: MessageData;
   reaction: ReactionData;
@@ -96,6 +102,7 @@ interface DataOf {
   delete: DeleteData;
   status: StatusData;
   contact: ContactData;
+  'contact.erase': ContactEraseData;
 }
 
 export interface BridgeEventOf<T extends BridgeEventType> {
@@ -236,6 +243,11 @@ export function statusEvent(ctx: EventContext, platformMessageId: string, status
   const data: StatusData = { message_id: platformMessageId, status };
   if (status === 'failed' && reason) data.reason = reason;
   return envelope(ctx, 'status', `${platformMessageId}\u0000${status}`, nowMs, data);
+}
+
+/** Stable per conversation: asking twice to erase one customer is one request to the platform. */
+export function contactEraseEvent(ctx: EventContext, customerIds: string[], nowMs: number): BridgeEvent {
+  return envelope(ctx, 'contact.erase', ctx.conversationId, nowMs, { customer_ids: customerIds });
 }
 
 export function contactEvent(ctx: EventContext, customer: CustomerRef, occurredAtMs: number): BridgeEvent {

@@ -14,9 +14,9 @@ import type { Recipient } from '../../core/outbound';
 import type { ConnectionRecord as AnyConnectionRecord } from '../../store/connections';
 import type { ContactLink, ContactLinkRepository } from '../../store/contact-links';
 import type { ConversationRecipientRepository } from '../../store/conversation-recipients';
-import type { InboundDelivery, ParsedPlatformRequest, Platform, PlatformMessageRef, PlatformStatus } from '../platform';
+import type { ContactErasure, ErasedCustomer, InboundDelivery, ParsedPlatformRequest, Platform, PlatformMessageRef, PlatformStatus } from '../platform';
 import type { GenericPlatformClient } from './client';
-import { contactEvent, inboundEvent, profileHash, statusEvent, type EventContext } from './events';
+import { contactEraseEvent, contactEvent, inboundEvent, profileHash, statusEvent, type EventContext } from './events';
 import type { MediaLinks } from './media-links';
 import { phoneDigits, replyCommand, validateReplyRequest } from './request';
 
@@ -119,6 +119,18 @@ export class GenericPlatform implements Platform<'generic'> {
   /** The customer's profile arrived late or changed: a contact event, when the platform has not seen it yet. */
   async updateContact(conn: ConnectionRecord, customer: CustomerRef): Promise<void> {
     await this.conversationOf(conn, customer, this.now());
+  }
+
+  /**
+   * An erased end user: a signed `contact.erase` event per conversation the bridge knew them by. The platform does
+   * the deleting; its 2xx is the acknowledgement.
+   */
+  async eraseContact(conn: ConnectionRecord, customer: ErasedCustomer): Promise<ContactErasure> {
+    const conversations = customer.conversationIds.length > 0 ? customer.conversationIds : [conversationKey(conn.id, customer.ids[0]!)];
+    for (const conversationId of new Set(conversations)) {
+      await this.deps.client.send(conn, contactEraseEvent(this.ctx(conn, conversationId), customer.ids, this.now()));
+    }
+    return { outcome: 'requested' };
   }
 
   /** The generic API has no "conversation resolved": a customer's conversation id never changes, nothing to forget. */

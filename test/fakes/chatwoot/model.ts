@@ -17,7 +17,15 @@ export interface Inbox {
   /** Channel::Api#secret (v4.13+); null = an older Chatwoot that does not sign. */
   secret: string | null;
   identifier: string;
+  /** Channel::Api#hmac_token (contact identity validation on the Public API; not the webhook key). */
+  hmacToken?: string;
+  hmacMandatory?: boolean;
+  /** Channel::Api#additional_attributes (agent_reply_time_window…); replaced wholesale by an update. */
+  additionalAttributes?: Json;
 }
+
+/** AccountUser#role. Inbox create/update/destroy are administrator-only (InboxPolicy). */
+export type AccountRole = 'administrator' | 'agent';
 
 export interface Contact {
   id: number;
@@ -125,6 +133,8 @@ export const cwErrors = {
    */
   notOnAccount: () => new CwError(401, { error: 'You are not authorized to access this account' }),
   notFound: () => new CwError(404, { error: 'Resource could not be found' }),
+  /** Pundit::NotAuthorizedError, rendered by the API base controller's render_unauthorized. */
+  notAuthorized: () => new CwError(401, { error: 'You are not authorized to do this action' }),
   unprocessable: (error: string) => new CwError(422, { error }),
   recordInvalid: (errors: Array<[attribute: string, fullMessage: string]>) => new CwError(422, {
     message: errors.map(([, m]) => m).join(', '),

@@ -11,6 +11,7 @@ import { cwErrors, isObject, railsInt, type Contact, type Conversation, type Jso
 import { RecordNotUnique, type ChatwootState } from './state';
 import type { Views } from './views';
 import type { WebhookDispatcher } from './webhooks';
+import { inboxApi } from './inboxes';
 
 const CONTACTS_PER_PAGE = 15;
 const CONVERSATIONS_PER_PAGE = 25;
@@ -56,9 +57,11 @@ export function applicationApi(state: ChatwootState, views: Views, dispatcher: W
     const account = state.accounts.get(railsInt(req.params.account_id) ?? NaN);
     if (!account) throw cwErrors.notFound();
     if (!grant.accounts.has(account.id)) throw cwErrors.notOnAccount();
-    res.locals.cw = { accountId: account.id, user: grant.user };
+    res.locals.cw = { accountId: account.id, user: grant.user, role: state.roleOf(token!, account.id) };
     next();
   });
+
+  inboxApi(r, state);
 
   // ── contacts ────────────────────────────────────────────────────────────────
   r.post('/contact_inboxes/filter', (req, res) => {
@@ -107,6 +110,14 @@ export function applicationApi(state: ChatwootState, views: Views, dispatcher: W
   };
   r.patch('/contacts/:id', contactUpdate);
   r.put('/contacts/:id', contactUpdate);
+
+  // ContactPolicy#destroy?: administrators only (Pundit's 401 otherwise); `head :ok`.
+  r.delete('/contacts/:id', (req, res) => {
+    const contact = state.contactOf(ctx(res).accountId, req.params.id);
+    if ((res.locals.cw as { role?: string }).role !== 'administrator') throw cwErrors.notAuthorized();
+    state.deleteContact(contact);
+    res.status(200).end();
+  });
 
   r.post('/contacts/:id/contact_inboxes', (req, res) => {
     const { accountId } = ctx(res);

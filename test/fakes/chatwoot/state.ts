@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   CwError, cwErrors, isObject, railsInt,
-  type Account, type Contact, type ContactInbox, type Conversation, type Inbox, type Json, type Message, type User,
+  type Account, type AccountRole, type Contact, type ContactInbox, type Conversation, type Inbox, type Json, type Message, type User,
 } from './model';
 
 export type DomainEvent =
@@ -29,7 +29,7 @@ export function pubsubToken(): string {
 
 export class ChatwootState {
   readonly accounts = new Map<number, Account>();
-  readonly tokens = new Map<string, { user: User; accounts: Set<number> }>();
+  readonly tokens = new Map<string, { user: User; accounts: Set<number>; roles?: Map<number, AccountRole> }>();
   /** The agent who types in the dashboard (createAgentReply), one per account. */
   readonly agents = new Map<number, User>();
   readonly inboxes = new Map<number, Inbox>();
@@ -83,11 +83,16 @@ export class ChatwootState {
 
   // ── accounts, users, inboxes ────────────────────────────────────────────────
 
-  addAccount(id: number, token: string, name?: string): void {
+  addAccount(id: number, token: string, name?: string, role: AccountRole = 'administrator'): void {
     if (!this.accounts.has(id)) this.accounts.set(id, { id, name: name ?? `Account ${id}` });
     const grant = this.tokens.get(token) ?? { user: this.newUser('API User', `api-user-${this.seq.user + 1}@fake.chatwoot.test`), accounts: new Set<number>() };
     grant.accounts.add(id);
+    (grant.roles ??= new Map()).set(id, role);
     this.tokens.set(token, grant);
+  }
+
+  roleOf(token: string, accountId: number): AccountRole {
+    return this.tokens.get(token)?.roles?.get(accountId) ?? 'administrator';
   }
 
   newUser(name: string, email: string): User {
@@ -147,6 +152,19 @@ export class ChatwootState {
   }
 
   // ── contacts ───────────────────────────────────────────────────────────────
+
+  /**
+   * ContactsController#destroy: the contact goes with its contact_inboxes, conversations and their messages
+   * (Contact has_many … dependent: :destroy_async; done at once here).
+   */
+  deleteContact(contact: Contact): void {
+    for (const ci of this.contactInboxesOf(contact.id)) this.contactInboxes.delete(ci.id);
+    for (const conv of [...this.conversations.values()].filter((c) => c.contactId === contact.id)) {
+      for (const m of this.messagesOf(conv)) this.messages.delete(m.id);
+      this.conversations.delete(conv.id);
+    }
+    this.contacts.delete(contact.id);
+  }
 
   /** Contact validations in model order: email, identifier, phone_number. */
   validateContact(accountId: number, c: Pick<Contact, 'email' | 'identifier' | 'phoneNumber'>, selfId?: number): void {

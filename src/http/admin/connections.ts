@@ -1,26 +1,33 @@
 /**
- * The admin API (Authorization: Bearer <ADMIN_API_KEY>): create, list, read and delete connections. Secrets go in,
- * never come out.
+ * Admin API, connections: create, list, read and delete, always inside the caller's tenant. Secrets go in,
+ * never come out. A tenant creates connections for itself; the super-admin names the tenant.
  */
-import express, { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import Joi from 'joi';
-import { timingSafeEqual, createHash, randomBytes } from 'node:crypto';
-import { HttpError } from './errors';
-import { apiKeyHash, isPlatform, publicView, type ChannelOptions, type ConnectionRecord, type ConnectionRepository, type NewConnection, type PlatformSettings } from '../store/connections';
-import type { ChannelKind } from '../core/events';
-import { chatwootWebhookUrl } from './chatwoot-webhook';
-import { PLATFORM_API_BASE } from './platform-api';
-import { isDuplicateKeyError } from '../store/mongo';
+import { randomBytes } from 'node:crypto';
+import { HttpError } from '../errors';
+import { apiKeyHash, isPlatform, publicView, type ChannelOptions, type ConnectionRecord, type ConnectionRepository, type NewConnection, type PlatformSettings } from '../../store/connections';
+import type { TenantRepository } from '../../store/tenants';
+import type { AuditLog } from '../../store/audit';
+import type { ChannelKind } from '../../core/events';
+import { chatwootWebhookUrl } from '../chatwoot-webhook';
+import { PLATFORM_API_BASE } from '../platform-api';
+import { isDuplicateKeyError } from '../../store/mongo';
+import { actorOf, callerOf, scopeOf } from './auth';
 
-export interface AdminDeps {
-  adminApiKey: string;
+export interface ConnectionAdminDeps {
   publicUrl: string;
   connections: ConnectionRepository;
+  tenants: TenantRepository;
+  audit: AuditLog;
   onConnectionsChanged(): void;
   onConnectionCreated(conn: ConnectionRecord): Promise<void>;
+  /** Erases what the bridge holds for a connection that was just deleted (records, mappings, queued work). */
+  onConnectionDeleted(conn: ConnectionRecord): Promise<void>;
 }
 
 const newConnectionSchema = Joi.object({
+  tenantId: Joi.string().max(64).description('super-admin only: the tenant that owns the connection'),
   name: Joi.string().max(200).required(),
   channel: Joi.string().valid('whatsapp', 'messenger', 'instagram').required(),
   businessId: Joi.string().pattern(/^\d{5,30}$/).required().description('phone_number_id (WhatsApp), Page id (Messenger) or Instagram account id'),
@@ -52,6 +59,7 @@ const newConnectionSchema = Joi.object({
 });
 
 interface NewConnectionBody {
+  tenantId?: string;
   name: string;
   channel: ChannelKind;
   businessId: string;
@@ -78,32 +86,23 @@ function platformInput(p: NewConnectionBody['platform'], issued: IssuedSecrets):
   return { kind: 'generic', url: p.url, signingSecret, apiKeyHash: apiKeyHash(issued.apiKey) };
 }
 
-/** Compares digests so neither the length nor the content of the key leaks through timing. */
-function requireAdminKey(key: string): RequestHandler {
-  const expected = createHash('sha256').update(key).digest();
-  return (req, _res, next) => {
-    const header = req.get('authorization') ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-    const digest = createHash('sha256').update(given).digest();
-    if (!given || !timingSafeEqual(expected, digest)) throw new HttpError('unauthorized', 'missing or wrong admin API key');
-    next();
-  };
-}
-
-export function adminRouter(deps: AdminDeps): Router {
+/** The connection routes; mounted under /admin behind requireAdminCaller and a JSON body parser. */
+export function connectionAdminRouter(deps: ConnectionAdminDeps): Router {
   const router = Router();
-  router.use('/admin', requireAdminKey(deps.adminApiKey), express.json({ limit: '64kb' }));
   // The webhook URL to paste into the Chatwoot inbox is part of the view; it holds no stored secret.
   const view = (rec: ConnectionRecord): Record<string, unknown> => isPlatform(rec, 'chatwoot')
     ? { ...publicView(rec), chatwootWebhookUrl: chatwootWebhookUrl(deps.publicUrl, rec) }
     : { ...publicView(rec), platformApiUrl: `${deps.publicUrl.replace(/\/+$/, '')}${PLATFORM_API_BASE}` };
 
-  router.post('/admin/connections', async (req, res) => {
+  router.post('/connections', async (req, res) => {
+    const caller = callerOf(res);
     const { value, error } = newConnectionSchema.validate(req.body, { abortEarly: false });
     if (error) throw new HttpError('invalid_request', 'invalid connection', error.details.map((d) => d.message));
     const body = value as NewConnectionBody;
+    const tenantId = await owningTenant(caller.kind === 'tenant' ? caller.tenant.id : undefined, body.tenantId);
     const issued: IssuedSecrets = {};
     const input: NewConnection = {
+      tenantId,
       name: body.name,
       channel: body.channel,
       businessId: body.businessId,
@@ -115,6 +114,8 @@ export function adminRouter(deps: AdminDeps): Router {
     try {
       const created = await deps.connections.create(input);
       deps.onConnectionsChanged();
+      await deps.audit.record({ tenantId, actor: actorOf(caller), action: 'connection.create', target: { type: 'connection', id: created.id },
+        details: { channel: created.channel, platform: created.platform.kind } });
       await deps.onConnectionCreated(created);
       const shown = view(created);
       res.status(201).json(Object.keys(issued).length > 0 ? { ...shown, platform: { ...shown.platform as object, ...issued } } : shown);
@@ -124,20 +125,35 @@ export function adminRouter(deps: AdminDeps): Router {
     }
   });
 
-  router.get('/admin/connections', async (_req, res) => {
-    res.json({ connections: (await deps.connections.list()).map(view) });
+  router.get('/connections', async (_req, res) => {
+    res.json({ connections: (await deps.connections.list(scopeOf(callerOf(res)))).map(view) });
   });
 
-  router.get('/admin/connections/:id', async (req, res) => {
-    const found = await deps.connections.findById(req.params.id as string);
+  router.get('/connections/:id', async (req, res) => {
+    const found = await deps.connections.findById(req.params.id as string, scopeOf(callerOf(res)));
     if (!found) throw new HttpError('not_found', 'no such connection');
     res.json(view(found));
   });
 
-  router.delete('/admin/connections/:id', async (req, res) => {
-    if (!(await deps.connections.delete(req.params.id as string))) throw new HttpError('not_found', 'no such connection');
+  router.delete('/connections/:id', async (req, res) => {
+    const caller = callerOf(res);
+    const found = await deps.connections.findById(req.params.id as string, scopeOf(caller));
+    if (!found || !(await deps.connections.delete(found.id, scopeOf(caller)))) throw new HttpError('not_found', 'no such connection');
     deps.onConnectionsChanged();
+    await deps.onConnectionDeleted(found);
+    await deps.audit.record({ tenantId: found.tenantId, actor: actorOf(caller), action: 'connection.delete', target: { type: 'connection', id: found.id } });
     res.status(204).end();
   });
   return router;
+
+  /** A tenant always owns what it creates; the super-admin must name an existing tenant. */
+  async function owningTenant(callerTenantId: string | undefined, requested: string | undefined): Promise<string> {
+    if (callerTenantId) {
+      if (requested && requested !== callerTenantId) throw new HttpError('invalid_request', 'tenantId is set by your API key; leave it out');
+      return callerTenantId;
+    }
+    if (!requested) throw new HttpError('invalid_request', 'invalid connection', ['"tenantId" is required with the super-admin key']);
+    if (!(await deps.tenants.findById(requested))) throw new HttpError('invalid_request', 'invalid connection', ['"tenantId" names no tenant']);
+    return requested;
+  }
 }

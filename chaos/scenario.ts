@@ -1,0 +1,318 @@
+/**
+ * One chaos run, on loopback, that stops by itself: customer messages (Meta → bridge → Chatwoot) and agent
+ * replies (Chatwoot → bridge → Graph) through two bridge processes sharing Redis and MongoDB, while Chatwoot
+ * fails 30% of calls, goes down, throttles, Redis restarts and a bridge is SIGKILLed twice. Then it counts what
+ * arrived (chaos/tally.ts), scans Redis and MongoDB for message text (also during the run) and the logs for
+ * text, tokens and phone numbers. Used by `npm run chaos` (chaos/main.ts) and test/component/chaos-small.test.ts.
+ */
+import Redis from 'ioredis';
+import { writeFileSync } from 'node:fs';
+import mongoose from 'mongoose';
+import { startFakeGraph, type FakeGraph } from '../test/fakes/graph';
+import { startFakeChatwoot, type ChatwootFaults, type FakeChatwoot } from '../test/fakes/chatwoot';
+import {
+  ACCOUNT_ID, ADMIN_KEY, APP_SECRET, CHATWOOT_TOKEN, GRAPH_VERSION, META_TOKEN, PHONE_NUMBER_ID, VERIFY_TOKEN,
+  createConnection, newFernetKey, withDb,
+} from '../test/support/harness';
+import { uniqueDbName, uniqueRedisPrefix } from '../test/support/env';
+import { startPrivateRedis, type RedisProcess } from '../test/support/processes';
+import { scanMongo, scanRedis, type ScanResult } from '../test/support/at-rest-scan';
+import { BridgePool } from './bridges';
+import { ChatwootRelay, type CreatedMessage } from './chatwoot-relay';
+import { CHAOS_FAULTS, runFaults, type FaultRecord } from './faults';
+import { findLogLeaks, type LogLeak } from './log-leaks';
+import { MetaLoad } from './meta-load';
+import { inSigkillWindow, tally, type Arrival, type SentItem, type Tally } from './tally';
+import { customerPhone, newMarker, replyKey, replyKeyIn, replyText, replyTriggers, seededRandom } from './workload';
+
+export interface ChaosOptions {
+  messages: number;
+  customers: number;
+  /** false: the same load without any fault (what the setup manages when nothing fails). */
+  faults: boolean;
+  replies: number;
+  seed: number;
+  /** Customer messages offered per second (first deliveries). */
+  ratePerSecond: number;
+  maxInFlight: number;
+  /** A MongoDB-wire server; the run makes its own database there. */
+  mongoUri: string;
+  /** Stop waiting when nothing more has arrived for this long. */
+  stallTimeoutMs: number;
+  /** Once everything arrived, keep watching this long for late duplicates. */
+  settleMs: number;
+  progress?: (line: string) => void;
+  /** Where to write the bridge processes' output (JSON lines), for a look after the run. */
+  logFile?: string;
+}
+
+export interface ScanRecord extends ScanResult {
+  store: 'redis' | 'mongodb';
+  when: string;
+}
+
+export interface ChaosReport {
+  options: Omit<ChaosOptions, 'progress' | 'mongoUri'>;
+  startedAt: number;
+  durationMs: number;
+  faults: FaultRecord[];
+  baseFaults: string;
+  inbound: Tally;
+  /**
+   * Agent replies: planned is how many the workload prompts (a reply is only written once its prompt arrived).
+   * sigkillWindow: replies Graph got twice because a bridge was SIGKILLed after Graph accepted the send and before
+   * the process recorded it (first copy at most SEND_RECORD_WINDOW_MS before the kill, second after it).
+   */
+  replies: Tally & { planned: number; sigkillWindow: string[] };
+  customersWithSeveralConversations: number;
+  deadLettered: number;
+  meta: MetaLoad['stats'];
+  relay: ChatwootRelay['stats'];
+  exits: BridgePool['exits'];
+  scans: ScanRecord[];
+  leftInRedis: { laneEntries: number; queueJobs: number };
+  logs: { lines: number; leaks: LogLeak[] };
+  failures: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+
+/** The bridge settings of the run: retries compressed in time, a killed worker's work taken over within seconds. */
+function bridgeEnv(redisUrl: string, mongoUri: string, graphUrl: string): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    MONGODB_URI: withDb(mongoUri, uniqueDbName('chaos')),
+    QUEUE_PREFIX: uniqueRedisPrefix('chaos'),
+    META_APP_SECRET: APP_SECRET,
+    META_VERIFY_TOKEN: VERIFY_TOKEN,
+    META_GRAPH_API_VERSION: GRAPH_VERSION,
+    META_GRAPH_BASE_URL: graphUrl,
+    META_INSTAGRAM_GRAPH_BASE_URL: `${graphUrl}/ig-host`,
+    ADMIN_API_KEY: ADMIN_KEY,
+    ENCRYPTION_KEYS: newFernetKey(),
+    LOG_LEVEL: 'info',
+    // 30% of Chatwoot calls fail and a new customer costs ~6 calls: at 12 attempts a first message would be
+    // given up on about one time in five. 100 attempts with a short backoff cover the run's faults.
+    QUEUE_ATTEMPTS: '100',
+    QUEUE_BACKOFF_BASE_MS: '200',
+    QUEUE_BACKOFF_MAX_MS: '3000',
+    QUEUE_LOCK_MS: '5000',
+    QUEUE_CLAIM_LEASE_MS: '10000',
+    QUEUE_ENQUEUE_TIMEOUT_MS: '1000',
+    CHATWOOT_TIMEOUT_MS: '3000',
+    SHUTDOWN_DRAIN_MS: '5000',
+  };
+}
+
+/** Who gets how many replies: an even share, the first customers one more when it does not divide. */
+function repliesFor(customer: number, opts: ChaosOptions): number {
+  const base = Math.floor(opts.replies / opts.customers);
+  return base + (customer < opts.replies % opts.customers ? 1 : 0);
+}
+
+async function leftInRedis(url: string, prefix: string): Promise<{ laneEntries: number; queueJobs: number }> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 3 });
+  try {
+    let laneEntries = 0;
+    for (const key of await redis.keys(`${prefix}:lane:*:e`)) laneEntries += await redis.hlen(key);
+    const q = `${prefix}:lanes`;
+    const counts = await Promise.all([redis.llen(`${q}:wait`), redis.llen(`${q}:active`), redis.llen(`${q}:paused`), redis.zcard(`${q}:delayed`), redis.zcard(`${q}:failed`)]);
+    return { laneEntries, queueJobs: counts.reduce((a, b) => a + b, 0) };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function countDeadLetters(uri: string): Promise<number> {
+  const conn = await mongoose.createConnection(uri).asPromise();
+  try {
+    return await conn.db!.collection('dead_letters').countDocuments();
+  } finally {
+    await conn.close();
+  }
+}
+
+function inboundArrivals(chatwoot: FakeChatwoot): Arrival[] {
+  return chatwoot.messages(ACCOUNT_ID)
+    .filter((m) => m.message_type === 0 && m.source_id)
+    .map((m) => ({ key: m.source_id!, at: m.created_at }));
+}
+
+function replyArrivals(graph: FakeGraph, marker: string): Arrival[] {
+  const arrivals: Arrival[] = [];
+  for (const s of graph.sent) {
+    const body = (s.body.text as { body?: string } | undefined)?.body;
+    const key = body ? replyKeyIn(body, marker) : undefined;
+    if (key) arrivals.push({ key, at: s.at });
+  }
+  return arrivals;
+}
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const say = opts.progress ?? (() => undefined);
+  const startedAt = Date.now();
+  const marker = newMarker();
+  const random = seededRandom(opts.seed);
+  const perCustomer = Math.floor(opts.messages / opts.customers);
+  const phones = Array.from({ length: opts.customers }, (_, i) => customerPhone(i));
+
+  let redis: RedisProcess | undefined;
+  let graph: FakeGraph | undefined;
+  let chatwoot: FakeChatwoot | undefined;
+  let relay: ChatwootRelay | undefined;
+  let bridges: BridgePool | undefined;
+  try {
+    redis = await startPrivateRedis();
+    graph = await startFakeGraph({ version: GRAPH_VERSION });
+    graph.addToken(META_TOKEN, { phoneNumberIds: [PHONE_NUMBER_ID] });
+    chatwoot = await startFakeChatwoot();
+    chatwoot.addAccount({ id: ACCOUNT_ID, token: CHATWOOT_TOKEN });
+    const inbox = chatwoot.addInbox(ACCOUNT_ID, { name: 'WhatsApp' });
+    const env = bridgeEnv(redis.url, opts.mongoUri, graph.url);
+    bridges = await BridgePool.start(env, 2);
+    const pool = bridges;
+    const connectionId = await createConnection(pool.url(0), chatwoot.url, inbox.id, PHONE_NUMBER_ID, inbox.secret ?? undefined);
+    say(`bridges up on ${pool.live().join(', ')}; connection ${connectionId}`);
+
+    // Agent replies: written when their prompting customer message shows up in Chatwoot, one conversation's
+    // replies strictly one after another (the next only once the bridge accepted the previous one's webhook).
+    const cw = chatwoot;
+    const replySent: SentItem[] = [];
+    const planned = phones.reduce((n, _, c) => n + replyTriggers(perCustomer, repliesFor(c, opts)).length, 0);
+    const positionOf = new Map<string, { customer: number; seq: number }>();
+    const prompted = new Set<string>();
+    const chains = new Map<number, Promise<void>>();
+    const replyFailures: string[] = [];
+    // Progress is followed from the webhooks Chatwoot sends (cheap); the count at the end reads Chatwoot itself.
+    const seenAtChatwoot = new Set<string>();
+    const onCreated = (m: CreatedMessage) => {
+      if (m.messageType !== 'incoming' || !m.sourceId) return;
+      seenAtChatwoot.add(m.sourceId);
+      const pos = positionOf.get(m.sourceId);
+      if (!pos || prompted.has(m.sourceId)) return;
+      const j = replyTriggers(perCustomer, repliesFor(pos.customer, opts)).indexOf(pos.seq);
+      if (j < 0) return;
+      prompted.add(m.sourceId);
+      const key = replyKey(pos.customer, j);
+      const chain = (chains.get(pos.customer) ?? Promise.resolve()).then(async () => {
+        const reply = cw.createAgentReply(ACCOUNT_ID, m.conversationId, { content: replyText(marker, key) });
+        replySent.push({ key, stream: `conversation-${pos.customer}`, seq: j, sentAt: Date.now() });
+        await relay!.accepted(reply.id);
+      }).catch((err: Error) => { replyFailures.push(err.message); });
+      chains.set(pos.customer, chain);
+    };
+    relay = await ChatwootRelay.start(() => pool.live(), onCreated);
+    chatwoot.updateInbox(ACCOUNT_ID, inbox.id, { webhookUrl: `${relay.url}/webhooks/chatwoot/${connectionId}` });
+
+    // 30% of Chatwoot calls fail all run long: 20% before any work, 10% of the rest after it (answer lost).
+    const baseFaults: ChatwootFaults = { serverErrorRate: 0.2, errorAfterWorkRate: 0.125, random };
+    if (opts.faults) chatwoot.setFaults(baseFaults);
+
+    const load = new MetaLoad({
+      phones, perCustomer, marker, ratePerSecond: opts.ratePerSecond, maxInFlight: opts.maxInFlight,
+      targets: () => pool.live(), appSecret: APP_SECRET, phoneNumberId: PHONE_NUMBER_ID, displayPhoneNumber: '15550783881',
+      onSend: (item, customer) => positionOf.set(item.key, { customer, seq: item.seq }),
+    });
+
+    const repliesAtGraph = new Set<string>();
+    let graphRead = 0;
+    const atGraph = () => {
+      const sent = graph!.sent;
+      for (; graphRead < sent.length; graphRead += 1) {
+        const key = replyKeyIn(String((sent[graphRead]!.body.text as { body?: string } | undefined)?.body ?? ''), marker);
+        if (key) repliesAtGraph.add(key);
+      }
+      return repliesAtGraph.size;
+    };
+
+    const scans: ScanRecord[] = [];
+    const scan = async (when: string, withMongo: boolean) => {
+      scans.push({ store: 'redis', when, ...(await scanRedis(redis!.url, [marker])) });
+      if (withMongo) scans.push({ store: 'mongodb', when, ...(await scanMongo(env.MONGODB_URI!, [marker])) });
+    };
+    const ticker = setInterval(() => {
+      say(`t+${((Date.now() - startedAt) / 1000).toFixed(0)}s accepted ${load.acked}/${load.total}, at Chatwoot ${seenAtChatwoot.size}, replies written ${replySent.length}/${planned}, at Graph ${atGraph()}, bridges up ${pool.live().length}`);
+    }, 5_000);
+    let faults: FaultRecord[] = [];
+    try {
+      const faultRun = runFaults(opts.faults ? CHAOS_FAULTS : [], () => load.acked / load.total, { chatwoot, baseFaults, redis, bridges: pool }, async (f) => {
+        say(`fault done: ${f.name}`);
+        await scan(`after "${f.name}"`, f === CHAOS_FAULTS[2]);
+      });
+      await load.run();
+      say(`all ${load.total} customer messages accepted`);
+      faults = await faultRun;
+
+      // Wait for everything to arrive, or for nothing more to arrive for stallTimeoutMs.
+      let last = -1;
+      let lastChange = Date.now();
+      for (;;) {
+        const got = seenAtChatwoot.size + atGraph();
+        if (got !== last) { last = got; lastChange = Date.now(); }
+        if (got >= load.total + planned && replySent.length >= planned) break;
+        if (Date.now() - lastChange > opts.stallTimeoutMs) { say(`nothing new arrived for ${opts.stallTimeoutMs / 1000} s; counting now`); break; }
+        await sleep(500);
+      }
+      // A reply whose webhook no bridge ever took would hold its chain for good: bounded like the wait above.
+      await Promise.race([Promise.all(chains.values()), sleep(opts.stallTimeoutMs)]);
+      await sleep(opts.settleMs);
+    } finally {
+      clearInterval(ticker);
+    }
+    await relay.idle();
+
+    const inbound = tally(load.sent, inboundArrivals(cw));
+    const replyTally = tally(replySent, replyArrivals(graph, marker));
+    const kills = pool.exits.filter((e) => e.signal === 'SIGKILL').map((e) => e.at);
+    const replies = { ...replyTally, planned, sigkillWindow: inSigkillWindow(replyTally.duplicated, kills) };
+    replies.missing.push(...Array.from({ length: Math.max(0, planned - replySent.length) }, () => 'reply never written (its prompt never arrived)'));
+    const conversationsPerContact = new Map<number, number>();
+    for (const c of cw.conversations(ACCOUNT_ID)) conversationsPerContact.set(c.contact_id, (conversationsPerContact.get(c.contact_id) ?? 0) + 1);
+
+    // The graceful stop of both processes, then what is left at rest.
+    await pool.stopAll();
+    await scan('after the run', true);
+    const left = await leftInRedis(redis.url, env.QUEUE_PREFIX!);
+    const deadLettered = await countDeadLetters(env.MONGODB_URI!);
+    const lines = pool.logs();
+    if (opts.logFile) writeFileSync(opts.logFile, `${lines.join('\n')}\n`);
+    const leaks = findLogLeaks(lines, {
+      marker, META_TOKEN, CHATWOOT_TOKEN, META_APP_SECRET: APP_SECRET, META_VERIFY_TOKEN: VERIFY_TOKEN, ADMIN_API_KEY: ADMIN_KEY,
+      ENCRYPTION_KEYS: env.ENCRYPTION_KEYS!, 'inbox webhook secret': inbox.secret ?? '',
+    }, phones);
+
+    const failures: string[] = [];
+    if (inbound.delivered !== inbound.sent) failures.push(`customer messages: ${inbound.sent - inbound.delivered} of ${inbound.sent} not delivered`);
+    if (replies.delivered !== planned) failures.push(`agent replies: ${planned - replies.delivered} of ${planned} not delivered`);
+    // A reply doubled in the SIGKILL window is reported, not failed: no retry can tell whether Graph took a send
+    // whose answer died with the process (see SEND_RECORD_WINDOW_MS). Every other duplicate fails the run.
+    const unexplained = inbound.duplicates + replies.duplicates - replies.sigkillWindow.length;
+    if (unexplained > 0) failures.push(`duplicates: ${inbound.duplicates} customer messages, ${replies.duplicates - replies.sigkillWindow.length} replies (outside the SIGKILL window)`);
+    if (inbound.outOfOrderPairs + replies.outOfOrderPairs > 0) failures.push(`out of order: ${inbound.outOfOrderPairs} + ${replies.outOfOrderPairs} pairs`);
+    if (inbound.unexpected + replies.unexpected > 0) failures.push(`unexpected arrivals: ${inbound.unexpected + replies.unexpected}`);
+    const found = scans.flatMap((s) => s.findings);
+    if (found.length > 0) failures.push(`message text at rest: ${found.length} finding(s), e.g. ${found[0]!.where}`);
+    const unreadable = scans.flatMap((s) => s.unreadable);
+    if (unreadable.length > 0) failures.push(`Redis keys the scan could not read: ${unreadable.slice(0, 3).join(', ')}`);
+    if (left.laneEntries + left.queueJobs > 0) failures.push(`left in Redis after the run: ${left.laneEntries} lane entries, ${left.queueJobs} queue jobs`);
+    if (leaks.length > 0) failures.push(`log leaks: ${[...new Set(leaks.map((l) => l.what))].join(', ')} (${leaks.length} lines)`);
+    if (replyFailures.length > 0) failures.push(`reply webhooks refused by the bridge: ${replyFailures.length}`);
+    const badExits = pool.exits.filter((e) => e.signal === 'SIGTERM' && e.code !== 0);
+    if (badExits.length > 0) failures.push(`graceful stop exit codes: ${badExits.map((e) => e.code).join(', ')}`);
+
+    const { progress: _p, mongoUri: _m, logFile: _l, ...shown } = opts;
+    return {
+      options: shown, startedAt, durationMs: Date.now() - startedAt, faults,
+      baseFaults: opts.faults ? 'Chatwoot answers 5xx to 30% of calls all run long (20% before the work, 10% after it: the answer is lost)' : 'none (--no-faults)',
+      inbound, replies, customersWithSeveralConversations: [...conversationsPerContact.values()].filter((n) => n > 1).length,
+      deadLettered, meta: load.stats, relay: relay.stats, exits: pool.exits, scans, leftInRedis: left,
+      logs: { lines: lines.length, leaks }, failures,
+    };
+  } finally {
+    await bridges?.stopAll().catch(() => undefined);
+    await relay?.close().catch(() => undefined);
+    await Promise.all([graph?.close(), chatwoot?.close()].map((p) => p?.catch(() => undefined)));
+    await redis?.stop().catch(() => undefined);
+  }
+}

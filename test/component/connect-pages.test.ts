@@ -1,0 +1,244 @@
+/**
+ * The channel connection page over plain HTTP (the browser test drives the same flow in Chromium): links that
+ * expire and cannot be forged, the one CSRF cookie and its echo, the page's headers, WhatsApp Embedded Signup's
+ * server side (code → token → subscribe → register → inbox → stored) and its failures in plain words, and
+ * Facebook Pages with Instagram. The Graph and Chatwoot fakes refuse what Meta and Chatwoot refuse.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import mongoose from 'mongoose';
+import { ACCOUNT_ID, eventually, type Harness } from '../support/harness';
+import { change, delivery, textMessage, wamid } from '../support/wa-payloads';
+import { CW_ADMIN_TOKEN, META_APP_ID, startOnboardingHarness, type OnboardingHarness } from '../support/onboarding';
+import { ConnectTokens } from '../../src/onboarding/connect-links';
+import { Sealer } from '../../src/queue/sealed';
+import { KeyRing } from '../../src/crypto/keyring';
+
+type Json = Record<string, any>;
+
+describe('channel connection page (HTTP)', () => {
+  let o: OnboardingHarness;
+  let h: Harness;
+  let db: mongoose.Connection;
+  before(async () => {
+    o = await startOnboardingHarness({ tenantName: 'Café <b>Olé</b> & Co' });
+    h = o.h;
+    db = await mongoose.createConnection(h.env.MONGODB_URI!).asPromise();
+  });
+  after(async () => {
+    await db?.close();
+    await h?.stop();
+  });
+
+  /** Opens the page like a browser: the CSRF cookie and the state the page carries. */
+  async function openPage(url: string): Promise<{ res: Response; html: string; cookie: string; state: string; base: string }> {
+    const res = await fetch(url);
+    const html = await res.text();
+    const setCookie = res.headers.get('set-cookie') ?? '';
+    const config = JSON.parse(/<script type="application\/json" id="connect-config">(.*?)<\/script>/s.exec(html)?.[1] ?? '{}') as Json;
+    return { res, html, cookie: setCookie.split(';')[0] ?? '', state: config.state, base: config.base };
+  }
+
+  async function post(page: { cookie: string; state: string; base: string }, path: string, body: unknown, opts: { cookie?: string | null; state?: string } = {}): Promise<{ status: number; json: Json }> {
+    const cookie = opts.cookie === undefined ? page.cookie : opts.cookie;
+    const res = await fetch(`${h.baseUrl}${page.base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-connect-state': opts.state ?? page.state, ...(cookie ? { cookie } : {}) },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: await res.json() as Json };
+  }
+
+  let seq = 0;
+  /** A WABA with one number, and the code Embedded Signup would hand the page for it. */
+  function businessAccount(number: { status?: 'PENDING' | 'CONNECTED'; pin?: string } = {}): { wabaId: string; phoneNumberId: string; code: string } {
+    seq += 1;
+    const wabaId = `20229012934${String(seq).padStart(4, '0')}`;
+    const phoneNumberId = `30654035224${String(seq).padStart(4, '0')}`;
+    h.graph.onboarding.addBusinessAccount({ id: wabaId, numbers: [{ id: phoneNumberId, displayPhoneNumber: `+1 555-010-${String(seq).padStart(4, '0')}`, verifiedName: `Shop ${seq}`, ...number }] });
+    return { wabaId, phoneNumberId, code: h.graph.onboarding.issueBusinessCode({ wabaIds: [wabaId] }) };
+  }
+
+  test('when the page is opened from a link, then it sets only the CSRF cookie and serves itself with its own CSP', async () => {
+    const page = await openPage(await o.connectLink());
+    assert.equal(page.res.status, 200);
+    const setCookies = page.res.headers.getSetCookie();
+    assert.equal(setCookies.length, 1, 'one cookie, no other');
+    assert.match(setCookies[0]!, /^connect_state=[\w-]{43}; Max-Age=900; Path=\/; Expires=[^;]+; HttpOnly; SameSite=Strict$/);
+    assert.equal(page.cookie.split('=')[1], page.state, 'the page carries the state of its cookie');
+    const csp = page.res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /script-src 'self' https:\/\/connect\.facebook\.net(;|$)/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.ok(!/unsafe-inline/.test(/script-src[^;]*/.exec(csp)![0]), 'no inline script allowed');
+    assert.equal(page.res.headers.get('cross-origin-opener-policy'), 'same-origin-allow-popups');
+    assert.equal(page.res.headers.get('cache-control'), 'no-store');
+    assert.ok(page.html.includes('Café &lt;b&gt;Olé&lt;/b&gt; &amp; Co'), "the tenant's name is escaped");
+    assert.ok(!page.html.includes('<b>Olé</b>'));
+    assert.ok(page.html.includes('id="connect-whatsapp"') && page.html.includes('id="connect-pages"'));
+    assert.ok(!/<script>(?!\s*<\/script>)/.test(page.html), 'no inline script element');
+    const script = await fetch(`${h.baseUrl}/connect-assets/connect.js`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type') ?? '', /javascript/);
+  });
+
+  test('when a link is expired, forged or its installation is gone, then the page says so in plain words', async () => {
+    const keys = KeyRing.fromList(h.env.ENCRYPTION_KEYS!.split(','));
+    const tokens = new ConnectTokens(new Sealer(keys), 60);
+    const old = tokens.mintLink({ tenantId: o.tenantId, installationId: o.installationId, createdBy: 'test' }, Date.now() - 120_000);
+    const expired = await fetch(`${h.baseUrl}/connect/${old.token}`);
+    assert.equal(expired.status, 410);
+    assert.match(await expired.text(), /This link has expired/);
+    assert.equal(expired.headers.getSetCookie().length, 0, 'no cookie for a dead link');
+    const url = await o.connectLink();
+    const forged = await fetch(`${url.slice(0, -6)}AAAAAA`);
+    assert.equal(forged.status, 404);
+    assert.match(await forged.text(), /This link is not valid/);
+    const otherKeys = new ConnectTokens(new Sealer(KeyRing.fromList([`${Buffer.alloc(32, 7).toString('base64url')}=`])), 600);
+    const foreign = otherKeys.mintLink({ tenantId: o.tenantId, installationId: o.installationId, createdBy: 'attacker' });
+    assert.equal((await fetch(`${h.baseUrl}/connect/${foreign.token}`)).status, 404, 'a link sealed with another key is refused');
+  });
+
+  test('when a POST comes without the cookie or with another state, then it is refused before anything happens', async () => {
+    const page = await openPage(await o.connectLink());
+    const { wabaId, code } = businessAccount();
+    const body = { code, event: 'FINISH', wabaId };
+    const noCookie = await post(page, '/whatsapp', body, { cookie: null });
+    assert.equal(noCookie.status, 403);
+    assert.match(noCookie.json.error.message, /Reload the page from its link/);
+    assert.equal((await post(page, '/whatsapp', body, { state: 'x'.repeat(43) })).status, 403);
+    assert.equal(h.graph.requests.filter((r) => r.path.endsWith('/oauth/access_token')).length, 0, 'the code was never spent');
+  });
+
+  test('when WhatsApp Embedded Signup finishes, then the code is exchanged, the app subscribed, the number registered, the inbox made and the connection stored', async () => {
+    const page = await openPage(await o.connectLink());
+    const { wabaId, phoneNumberId, code } = businessAccount();
+    const res = await post(page, '/whatsapp', { code, event: 'FINISH', wabaId, phoneNumberId });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    assert.match(res.json.message, /^Connected WhatsApp number …\d{4} \(Shop \d+\): its messages now go to the Chatwoot inbox "WhatsApp Shop \d+ …\d{4}"\. It is registered for the Cloud API\.$/);
+    assert.deepEqual(h.graph.onboarding.subscribedApps(wabaId), [META_APP_ID]);
+    const number = h.graph.onboarding.phoneNumber(phoneNumberId)!;
+    assert.equal(number.status, 'CONNECTED');
+    assert.match(res.json.generatedPin, /^\d{6}$/);
+    assert.equal(number.pin, res.json.generatedPin, 'the PIN shown is the one set');
+    const exchange = h.graph.requests.find((r) => r.path.endsWith('/oauth/access_token') && r.query.code === code)!;
+    assert.equal(exchange.query.client_id, META_APP_ID);
+    assert.equal(exchange.query.redirect_uri, undefined, 'no redirect_uri in the JS SDK flow');
+
+    const conn = await o.admin('GET', `/connections/${res.json.connection.id}`);
+    assert.equal(conn.json.businessId, phoneNumberId);
+    assert.equal(conn.json.wabaId, wabaId);
+    assert.equal(conn.json.tenantId, o.tenantId);
+    const inbox = h.chatwoot.updateInbox(ACCOUNT_ID, res.json.inbox.id, {});
+    assert.equal(inbox.webhookUrl, `${h.baseUrl}/webhooks/chatwoot/${res.json.connection.id}`);
+    assert.equal(inbox.additionalAttributes?.agent_reply_time_window, 24);
+    const stored = JSON.stringify(await db.collection('connections').findOne({ _id: res.json.connection.id }));
+    const businessToken = h.graph.issuedTokens.find((i) => i.from === code)!.to;
+    assert.ok(!stored.includes(businessToken) && !stored.includes(inbox.secret!) && !stored.includes(CW_ADMIN_TOKEN), 'tokens and secret only sealed');
+    const audit = (await o.admin('GET', '/audit?action=connection.onboard')).json.events as Json[];
+    assert.equal(audit[0]!.target.id, res.json.connection.id);
+    assert.equal(audit[0]!.details.via, 'connect-page');
+
+    // The new connection works: a customer message arrives in its inbox, sent with the business token.
+    const id = wamid();
+    await h.postWebhook(delivery([[change([textMessage({ from: '306922200001', id, body: 'first!', timestamp: Math.floor(Date.now() / 1000) })], phoneNumberId)]]));
+    const m = await eventually(() => { const x = h.chatwoot.messages(ACCOUNT_ID).find((y) => y.source_id === id); assert.ok(x); return x; });
+    assert.equal(h.chatwoot.conversations(ACCOUNT_ID).find((c) => c.id === m.conversation_id)?.inbox_id, inbox.id);
+    h.chatwoot.createAgentReply(ACCOUNT_ID, m.conversation_id, { content: 'welcome' });
+    await eventually(() => assert.ok(h.graph.sent.some((s) => s.phoneNumberId === phoneNumberId)), 20_000);
+
+    // Signing up the same number again (a new code): same connection, same inbox, no second registration.
+    const again = await post(page, '/whatsapp', { code: h.graph.onboarding.issueBusinessCode({ wabaIds: [wabaId] }), event: 'FINISH', wabaId, phoneNumberId });
+    assert.equal(again.status, 200, JSON.stringify(again.json));
+    assert.equal(again.json.connection.id, res.json.connection.id);
+    assert.equal(again.json.inbox.id, res.json.inbox.id);
+    assert.equal(again.json.registration, 'already_registered');
+    assert.equal(number.registerAttempts, 1);
+  });
+
+  test('when Embedded Signup cannot complete, then the admin reads what to do, and a spent code is not retried', async () => {
+    const page = await openPage(await o.connectLink());
+    const a = businessAccount();
+    assert.equal((await post(page, '/whatsapp', { code: a.code, event: 'FINISH', wabaId: a.wabaId, phoneNumberId: a.phoneNumberId })).status, 201);
+    const reused = await post(page, '/whatsapp', { code: a.code, event: 'FINISH', wabaId: a.wabaId, phoneNumberId: a.phoneNumberId });
+    assert.equal(reused.status, 400);
+    assert.match(reused.json.error.message, /Facebook did not accept the login code: it expired .* or was already used\. Click "Connect WhatsApp" again\./);
+
+    const b = businessAccount({ pin: '111111' });
+    const wrongPin = await post(page, '/whatsapp', { code: b.code, event: 'FINISH', wabaId: b.wabaId, phoneNumberId: b.phoneNumberId, pin: '222222' });
+    assert.equal(wrongPin.status, 400);
+    assert.match(wrongPin.json.error.message, /already has a two-step verification PIN, and the one given does not match/);
+
+    const c = businessAccount();
+    const elsewhere = await post(page, '/whatsapp', { code: c.code, event: 'FINISH', wabaId: c.wabaId, phoneNumberId: b.phoneNumberId });
+    assert.equal(elsewhere.status, 400);
+    assert.match(elsewhere.json.error.message, /not in the WhatsApp Business Account you shared/);
+
+    const d = businessAccount({ status: 'CONNECTED' });
+    const coexistence = await post(page, '/whatsapp', { code: d.code, event: 'FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING', wabaId: d.wabaId });
+    assert.equal(coexistence.status, 201, JSON.stringify(coexistence.json));
+    assert.equal(coexistence.json.registration, 'left_to_business_app');
+    assert.equal(h.graph.onboarding.phoneNumber(d.phoneNumberId)!.registerAttempts, 0, 'a Business app number is not registered by us');
+
+    const bad = await post(page, '/whatsapp', { code: 'x', event: 'CANCEL', wabaId: '../../me' });
+    assert.equal(bad.status, 400, 'ids that are not numbers never reach a Graph path');
+    assert.ok(!h.logs.some((l) => l.includes(a.code) || h.graph.onboarding.issuedTokens.some((t) => l.includes(t))), 'no code or token in the logs');
+  });
+
+  test('when Pages are connected, then each chosen Page is subscribed and gets a Messenger and an Instagram connection, and a grant works for its tenant only', async () => {
+    h.graph.onboarding.addPage({ id: '771000000001', name: 'Bakery', instagram: { id: '17841400000000001', username: 'bakery' } });
+    h.graph.onboarding.addPage({ id: '771000000002', name: 'Bistro' });
+    const page = await openPage(await o.connectLink());
+    const authorized = await post(page, '/pages/authorize', { code: h.graph.onboarding.issueUserCode({ pageIds: ['771000000001', '771000000002'] }) });
+    assert.equal(authorized.status, 200, JSON.stringify(authorized.json));
+    assert.deepEqual(authorized.json.pages, [
+      { id: '771000000001', name: 'Bakery', instagram: { id: '17841400000000001' } },
+      { id: '771000000002', name: 'Bistro' },
+    ]);
+    assert.ok(!JSON.stringify(authorized.json.pages).includes('EAAP-'), 'Page tokens stay inside the sealed grant');
+
+    const connected = await post(page, '/pages/connect', { grant: authorized.json.grant, pages: [
+      { pageId: '771000000001', messenger: true, instagram: true },
+      { pageId: '771000000002', messenger: true, instagram: true },
+    ] });
+    assert.equal(connected.status, 200, JSON.stringify(connected.json));
+    const [bakery, bistro] = connected.json.results as [Json, Json];
+    assert.equal(bakery.error, false);
+    assert.match(bakery.message, /^Bakery: Messenger → Chatwoot inbox "Messenger Bakery", Instagram → Chatwoot inbox "Instagram Bakery"\.$/);
+    assert.equal(bistro.error, true);
+    assert.match(bistro.message, /^Bistro: messenger connected, but The Page "Bistro" has no Instagram professional account linked/);
+    assert.deepEqual(h.graph.onboarding.page('771000000001')!.subscribedFields, ['messages', 'messaging_postbacks', 'message_deliveries', 'message_reads', 'message_echoes', 'message_reactions', 'message_edits', 'messaging_referrals']);
+    const list = (await o.admin('GET', '/connections')).json.connections as Json[];
+    const ig = list.find((c) => c.channel === 'instagram' && c.businessId === '17841400000000001');
+    assert.deepEqual(ig?.options, { tokenKind: 'page' });
+    assert.ok(list.some((c) => c.channel === 'messenger' && c.businessId === '771000000002'));
+    // The Pages were read with the long-lived user token, so their tokens do not expire.
+    const accounts = h.graph.requests.find((r) => r.path.endsWith('/me/accounts'))!;
+    const longLived = h.graph.issuedTokens.filter((i) => i.via === 'fb_exchange_token').map((i) => i.to);
+    assert.ok(longLived.includes(String(accounts.headers.authorization).replace(/^Bearer /, '')));
+
+    const other = await startOtherTenantPage();
+    const stolen = await post(other, '/pages/connect', { grant: authorized.json.grant, pages: [{ pageId: '771000000001', messenger: true, instagram: false }] });
+    assert.equal(stolen.status, 400);
+    assert.match(stolen.json.error.message, /too old .* or was not made for this link/);
+  });
+
+  /** Another tenant of the same bridge, with its own installation and page. */
+  async function startOtherTenantPage(): Promise<{ cookie: string; state: string; base: string }> {
+    const tenant = await fetch(`${h.baseUrl}/admin/tenants`, { method: 'POST', headers: { authorization: 'Bearer test-admin-key-0123456789abcdef', 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Other' }) }).then((r) => r.json()) as Json;
+    const call = (path: string, body: unknown) => fetch(`${h.baseUrl}/admin${path}`, { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json()) as Promise<Json>;
+    await call('/chatwoot/install', { baseUrl: h.chatwoot.url, accountId: ACCOUNT_ID, adminToken: CW_ADMIN_TOKEN });
+    return openPage((await call('/connect-links', {})).url);
+  }
+
+  test('when the installation is removed after the link was sent, then the page and its posts say it is gone', async () => {
+    const other = await startOtherTenantPage();
+    const list = await fetch(`${h.baseUrl}/admin/chatwoot/installations`, { headers: { authorization: 'Bearer test-admin-key-0123456789abcdef' } }).then((r) => r.json()) as Json;
+    const last = (list.installations as Json[]).at(-1)!;
+    assert.equal((await fetch(`${h.baseUrl}/admin/chatwoot/installations/${last.id}`, { method: 'DELETE', headers: { authorization: 'Bearer test-admin-key-0123456789abcdef' } })).status, 200);
+    const res = await post(other, '/pages/authorize', { code: 'whatever' });
+    assert.equal(res.status, 410);
+    assert.match(res.json.error.message, /Chatwoot is no longer installed/);
+    const pageAgain = await fetch(`${h.baseUrl}${other.base}`);
+    assert.equal(pageAgain.status, 410);
+  });
+});
