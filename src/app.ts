@@ -362,7 +362,9 @@ export class Bridge {
       this.server = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve()));
     });
     this.server!.keepAliveTimeout = 65_000;
-    log.info('bridge started', { role: config.role, port: this.port, graphApiVersion: config.meta.graphApiVersion, ttl: this.indexReport.ttl });
+    log.info('bridge started', { role: config.role, port: this.port, graphApiVersion: config.meta.graphApiVersion, ttl: this.indexReport.ttl,
+      // Without META_APP_ID, Facebook tokens are never inspected or renewed (Instagram-Login tokens still are).
+      tokenInspection: Boolean(config.meta.appId) });
   }
 
   /**

@@ -16,10 +16,8 @@
  * record expires anyway (PRIVACY.md).
  */
 import type { Model } from 'mongoose';
-import type { ContactLinkRepository } from '../store/contact-links';
-import type { ConversationRecipientRepository } from '../store/conversation-recipients';
-import { ConversationRecipientRepository as Recipients } from '../store/conversation-recipients';
-import { ContactLinkRepository as Links } from '../store/contact-links';
+import { ContactLinkRepository } from '../store/contact-links';
+import { ConversationRecipientRepository } from '../store/conversation-recipients';
 import { ConversationStateRepository } from '../store/conversation-state';
 import { DeliveryRepository } from '../store/deliveries';
 import { InboundKeyRepository } from '../store/inbound-keys';
@@ -99,7 +97,7 @@ export class RecordEraser {
 
     const deadLetters = await this.deadLettersOf(connectionId, ids, conversations);
     // Links: under each id, then every link to the same platform contact (the other ids, seen only as hashes).
-    const linkKeys = new Set([...ids].map((id) => Links.keyOf(connectionId, id)));
+    const linkKeys = new Set([...ids].map((id) => ContactLinkRepository.keyOf(connectionId, id)));
     const direct = await s.links.model.find({ _id: { $in: [...linkKeys] } }).lean<LinkDoc[]>();
     const contactIds = [...new Set(direct.map((l) => l.platformContactId))];
     const aliases = contactIds.length > 0
@@ -154,7 +152,7 @@ export class RecordEraser {
       { connectionId, customerKey: { $in: customerKeys } },
     ] });
     await remove(s.conversations, { _id: { $in: [...conversations].map((c) => ConversationStateRepository.keyOf(connectionId, c)) } });
-    await remove(s.recipients.model, { _id: { $in: [...conversations].map((c) => Recipients.keyOf(connectionId, c)) } });
+    await remove(s.recipients.model, { _id: { $in: [...conversations].map((c) => ConversationRecipientRepository.keyOf(connectionId, c)) } });
     await remove(s.links.model, { _id: { $in: [...linkKeys] } });
     s.links.evict([...linkKeys]);
     await remove(s.profiles, { _id: { $in: [...ids].map((id) => ProfileStateRepository.keyOf(connectionId, id)) } });

@@ -6,6 +6,11 @@
 const SECRET_KEYS = /^(authorization|api_access_token|access_?token|token|secret|app_?secret|password|verify_?token|signature|x-hub-signature-256|x-chatwoot-signature|cookie|set-cookie|encryption_?keys?|admin_?api_?key)$/i;
 const CONTENT_KEYS = /^(text|body|content|caption|message_?text|raw|payload)$/i;
 const PHONE_RUN = /(?<![\w.])\+?\d{7,15}(?![\w.])/g;
+/**
+ * A request id that is a UUID is left as it is: it cannot be a phone number, and masked (1 UUID in 40 has an
+ * all-digit first group) it would no longer match the X-Request-Id the caller got back.
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function maskPhone(value: string): string {
   const digits = value.replace(/\D/g, '');
@@ -26,6 +31,7 @@ export function redact(value: unknown, depth = 0): unknown {
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(value)) {
       if (SECRET_KEYS.test(key)) out[key] = '[secret]';
+      else if (key === 'requestId' && typeof child === 'string' && UUID.test(child)) out[key] = child;
       else if (CONTENT_KEYS.test(key) && child !== undefined && child !== null && typeof child !== 'number' && typeof child !== 'boolean') out[key] = '[content]';
       else out[key] = redact(child, depth + 1);
     }

@@ -172,7 +172,9 @@ export class Pipeline {
     const channel = channels.forBody(body);
     if (!channel) {
       metrics.oddities.inc({ channel: 'unknown' });
-      log.warn('webhook object no channel reads; acknowledged and dropped', { object: String((body as { object?: unknown })?.object) });
+      // Described, not String()-ed: {"object":{"toString":{}}} threw here, and the 503 it became made Meta redeliver it forever.
+      const object = (body as { object?: unknown } | null)?.object;
+      log.warn('webhook object no channel reads; acknowledged and dropped', { object: typeof object === 'string' ? object : `(${object === null ? 'null' : typeof object})` });
       return [];
     }
     const parsed: ParsedDelivery = channel.parse(body);

@@ -42,7 +42,6 @@ export function buildTokenLifecycle(deps: {
   const { config, log } = deps;
   const appId = config.meta.appId;
   const inspector = appId ? new TokenInspector(deps.graph, { id: appId, secret: config.meta.appSecret }, deps.instagramGraph) : undefined;
-  if (!inspector) log.info('META_APP_ID is not set: Facebook tokens are never inspected or renewed (Instagram-Login tokens still are)');
   const checker = new TokenChecker({
     connections: deps.connections,
     inspector,

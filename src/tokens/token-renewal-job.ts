@@ -14,6 +14,7 @@ import type Redis from 'ioredis';
 import { ALL_TENANTS, type ConnectionRepository } from '../store/connections';
 import type { Logger } from '../log/logger';
 import { errorMessage } from '../core/errors';
+import { withLogContext } from '../log/context';
 import type { CheckOutcome, TokenChecker } from './token-checker';
 
 const LEASE_MS = 120_000;
@@ -59,8 +60,8 @@ export class TokenRenewalJob {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.sweepIfDue()
-        .catch((err: unknown) => this.deps.log.warn('token sweep failed', { reason: errorMessage(err) }))
+      this.running = withLogContext({ jobId: 'token-sweep' }, () => this.sweepIfDue())
+        .catch((err: unknown) => withLogContext({ jobId: 'token-sweep' }, () => this.deps.log.warn('token sweep failed', { reason: errorMessage(err) })))
         .finally(() => this.schedule(this.tickMs));
     }, delayMs);
     this.timer.unref();
@@ -71,6 +72,11 @@ export class TokenRenewalJob {
     const holder = randomBytes(12).toString('base64url');
     const taken = await this.deps.redis.set(this.key, holder, 'PX', LEASE_MS, 'NX');
     if (taken !== 'OK') return null;
+    // Every line of one sweep carries its id, like a queue job's lines carry theirs.
+    return withLogContext({ jobId: `token-sweep:${holder.slice(0, 8)}` }, () => this.sweep(holder));
+  }
+
+  private async sweep(holder: string): Promise<SweepReport> {
     const started = Date.now();
     const report: SweepReport = {};
     try {

@@ -24,7 +24,7 @@ test('when SIGTERM arrives under load, then later webhooks get 503, the process 
   chatwoot.addAccount({ id: ACCOUNT_ID, token: CHATWOOT_TOKEN });
   const inbox = chatwoot.addInbox(ACCOUNT_ID, { name: 'WhatsApp' });
   const env = await harnessEnv({ graphUrl: graph.url, extra: { SHUTDOWN_DRAIN_MS: String(DRAIN_MS), QUEUE_LOCK_MS: '3000', QUEUE_CLAIM_LEASE_MS: '5000' } });
-  let first: BridgeProcess | undefined = await startBridgeProcess(env, undefined, [], { readyTimeoutMs: 90_000 });
+  const first = await startBridgeProcess(env, undefined, [], { readyTimeoutMs: 90_000 });
   let second: BridgeProcess | undefined;
   try {
     await createConnection(first.baseUrl, chatwoot.url, inbox.id);
@@ -52,17 +52,16 @@ test('when SIGTERM arrives under load, then later webhooks get 503, the process 
 
     const signalledAt = Date.now();
     const exited = first.kill('SIGTERM');
-    const firstProc = first;
-    await eventually(() => assert.ok(firstProc.output.some((l) => l.includes('signal received, shutting down'))), 5_000, 5);
+    await eventually(() => assert.ok(first.output.some((l) => l.includes('signal received, shutting down'))), 5_000, 5);
     const handledAt = Date.now();
     const code = await exited;
     const exitMs = Date.now() - signalledAt;
     streaming = false;
     await Promise.all(senders);
 
-    assert.equal(code, 0, `exit code; last output: ${firstProc.output.slice(-5).join(' | ')}`);
+    assert.equal(code, 0, `exit code; last output: ${first.output.slice(-5).join(' | ')}`);
     assert.ok(exitMs < DRAIN_MS + 3000, `exited after ${exitMs} ms`);
-    const stopped = firstProc.output.find((l) => l.includes('"bridge stopped"'));
+    const stopped = first.output.find((l) => l.includes('"bridge stopped"'));
     assert.ok(stopped && JSON.parse(stopped).workers === 'drained', `stop line: ${stopped}`);
     const late = attempts.filter((a) => a.startedAt >= handledAt);
     assert.ok(late.length > 0, 'the stream went on after the signal');
@@ -92,7 +91,7 @@ test('when SIGTERM arrives under load, then later webhooks get 503, the process 
       assert.deepEqual(order, [...order].sort((a, b) => a - b), `customer ${c} in order`);
     }
   } finally {
-    await first?.kill('SIGKILL');
+    await first.kill('SIGKILL');
     await second?.kill('SIGTERM');
     await Promise.all([graph.close(), chatwoot.close()]);
   }

@@ -38,6 +38,7 @@ describe('key rotation', () => {
       const sealed = (plain: string) => { const { token, keyId } = ring1.encrypt(plain); return { ct: token, kid: keyId }; };
       await db.collection('conversation_recipients').insertOne({ _id: 'rot-recipient' as never, connectionId, recipient: sealed('{"id":"4930111"}') });
       await db.collection('dead_letters').insertOne({ _id: 'rot-dead' as never, connectionId, payload: sealed('{"x":1}') });
+      await db.collection('chatwoot_installations').insertOne({ _id: 'rot-install' as never, tenantId: 'ten_rot', adminToken: sealed('cw-admin-token') });
       await db.collection('connections').updateOne({ _id: connectionId as never }, { $set: { 'platform.signingSecret': sealed('unused-but-sealed') } });
       await bridge.kill('SIGTERM');
       bridge = undefined;
@@ -46,11 +47,11 @@ describe('key rotation', () => {
       const first = await runCli(['--json', 'keys', 'rotate', '--batch-size', '1'], cliEnv);
       assert.equal(first.code, 0, first.stderr);
       const report = JSON.parse(first.stdout) as { moved: number; alreadyCurrent: number; unreadable: number; primaryKeyId: string };
-      // metaToken, apiToken, webhookSecret, signingSecret, recipient, dead-letter payload.
-      assert.deepEqual(report, { primaryKeyId: ring2.primaryKeyId, moved: 6, alreadyCurrent: 0, unreadable: 0 });
+      // metaToken, apiToken, webhookSecret, signingSecret, recipient, dead-letter payload, installation admin token.
+      assert.deepEqual(report, { primaryKeyId: ring2.primaryKeyId, moved: SEALED_FIELDS.length, alreadyCurrent: 0, unreadable: 0 });
       assert.match(first.stderr, /moved so far/, 'progress is shown on stderr');
       const again = JSON.parse((await runCli(['--json', 'keys', 'rotate'], cliEnv)).stdout) as { moved: number; alreadyCurrent: number };
-      assert.deepEqual([again.moved, again.alreadyCurrent], [0, 6], 'a re-run finds nothing left to move');
+      assert.deepEqual([again.moved, again.alreadyCurrent], [0, SEALED_FIELDS.length], 'a re-run finds nothing left to move');
 
       for (const { collection, path } of SEALED_FIELDS) {
         for (const doc of await db.collection(collection).find({ [`${path}.kid`]: { $exists: true } }).toArray()) {
@@ -64,7 +65,7 @@ describe('key rotation', () => {
       assert.equal(check.code, 0, check.stderr);
       assert.match(check.stderr, /older keys can be removed/);
       const audit = await db.collection('audit_events').findOne({ action: 'keys.rotate' });
-      assert.equal(audit?.details?.moved, 6);
+      assert.equal(audit?.details?.moved, SEALED_FIELDS.length);
 
       // Only the old key: start-up stops with one clear line, naming key ids, never keys.
       const stale = await runCli(['keys', 'check'], withKeys(key1));

@@ -13,6 +13,8 @@ import { change, delivery, statusChange, textMessage, wamid } from '../support/w
 import { allDocuments, allKeys, mentioning } from '../support/storage-scan';
 import { runCli } from '../support/cli';
 import { requireServices } from '../support/env';
+import { startGenericHarness, type GenericHarness } from '../support/generic-harness';
+import { contractSchemas, eventSchemaNames } from '../support/openapi';
 import { signRequest } from '../../src/channels/meta/signed-request';
 import { KeyRing } from '../../src/crypto/keyring';
 import { customerLane } from '../../src/queue/pipeline';
@@ -394,5 +396,36 @@ describe('privacy', () => {
       const audit = stored.find((d) => d.collection === 'audit_events')!.doc;
       assert.equal(days(audit, new Date(audit.at)), 365);
     });
+  });
+});
+
+describe('erasing an end user of a generic platform', () => {
+  let g: GenericHarness;
+  before(async () => { g = await startGenericHarness(); });
+  after(async () => g?.stop());
+
+  test('when the platform contact is to be erased too, then the platform gets one signed contact.erase event as the contract documents it, and the bridge keeps nothing', async () => {
+    const from = '4915112347001';
+    const id = wamid();
+    await g.postWebhook(delivery([[change([textMessage({ from, id, body: 'hello', timestamp: now() })])]]));
+    const message = await eventually(() => { const e = g.platform.eventsOf('message')[0]; assert.ok(e); return e; });
+    // An agent reply addressed only by conversation: the bridge keeps whom it goes to (encrypted) for that.
+    await eventually(async () => assert.ok(mentioning(await allDocuments(g.env.MONGODB_URI!), [id]).length >= 2));
+    const res = await fetch(`${g.baseUrl}/admin/erasure`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ connectionId: g.connectionId, customerId: `+${from}`, eraseContact: true }),
+    });
+    const report = await res.json() as Json;
+    assert.equal(report.platform.outcome, 'requested', JSON.stringify(report));
+    const [erase, ...more] = g.platform.eventsOf('contact.erase');
+    assert.ok(erase);
+    assert.equal(more.length, 0);
+    assert.deepEqual(contractSchemas().check(eventSchemaNames()['contact.erase']!, erase), []);
+    assert.equal(erase.conversation_id, message.conversation_id);
+    assert.deepEqual(erase.data.customer_ids, [from]);
+    assert.ok(g.platform.attempts.filter((a) => a.event === 'contact.erase').every((a) => a.verdict === 'ok'), 'signed like every event');
+    const left = mentioning(await allDocuments(g.env.MONGODB_URI!), [from, id, message.conversation_id, DeliveryRepository.customerKeyOf(g.connectionId, from)]);
+    assert.deepEqual(left.map((d) => d.collection), []);
+    assert.equal((await allDocuments(g.env.MONGODB_URI!)).filter((d) => d.collection === 'conversation_recipients').length, 0, 'whom replies go to is forgotten');
   });
 });

@@ -58,8 +58,7 @@ const BASELINE_PROTO = Object.getOwnPropertyNames(Object.prototype);
 
 /** Sealed as a lane entry (JSON) and logged (redact) without trouble. */
 function sealableAndLoggable(value: unknown): void {
-  const text = JSON.stringify(value);
-  assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(JSON.parse(text))));
+  assert.equal(typeof JSON.stringify(value), 'string');
   redact(value);
 }
 
@@ -98,8 +97,14 @@ function plannable(command: OutboundCommand): void {
   }
 }
 
-/** Runs one case and fails it when it used more CPU than a case may. */
+/**
+ * Runs one case and fails it when it used more CPU than a case may. Timed by the clock first (cheap); a case that
+ * took longer by the clock (a busy machine, a GC pause) runs again, timed by CPU, which decides.
+ */
 async function withinCpuBudget(work: () => unknown): Promise<void> {
+  const started = performance.now();
+  await work();
+  if (performance.now() - started <= CASE_CPU_MS) return;
   const before = process.cpuUsage();
   await work();
   const used = process.cpuUsage(before);

@@ -63,6 +63,15 @@ describe('request and job ids on log lines', () => {
   });
 });
 
+test('when a request id is a UUID with an all-digit group, then it is logged as it is; a phone number as request id is masked', async () => {
+  const { log, lines } = captured();
+  withLogContext({ requestId: '55108302-f786-4ece-bf7d-cd180a82fe15' }, () => log.info('uuid'));
+  withLogContext({ requestId: '16505551234' }, () => log.info('phone'));
+  await tick();
+  assert.equal(lines.find((l) => l.message === 'uuid')!.requestId, '55108302-f786-4ece-bf7d-cd180a82fe15');
+  assert.equal(lines.find((l) => l.message === 'phone')!.requestId, '***1234');
+});
+
 describe('scanLogs', () => {
   const token = 'EAAG-test-meta-token-abcdefghijklmnop';
   test('when a marker, a token (whole, cut or escaped), a full phone number or a context-less line is there, then each is found', () => {

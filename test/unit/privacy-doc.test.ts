@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import Joi from 'joi';
-import { SETTINGS } from '../../src/config';
+import { SETTINGS, loadSettings, ConfigError } from '../../src/config';
 import { STORED_DATA } from '../../src/privacy/inventory';
 import { boundsOf, privacyTable, withPrivacyTable } from '../../src/privacy/privacy-table';
 
@@ -26,6 +26,15 @@ test('every RETENTION_* setting is in the inventory, and every setting the inven
     assert.ok(boundsOf(s.env).max !== undefined, `${s.env} has no documented maximum`);
   }
   for (const env of named) assert.ok(SETTINGS.some((s) => s.env === env), `${env} is not a setting`);
+});
+
+test('no retention can be set past its documented maximum: the configuration refuses it at start-up', () => {
+  for (const s of SETTINGS.filter((x) => x.env.startsWith('RETENTION_'))) {
+    const { max } = boundsOf(s.env);
+    assert.equal(loadSettings({ [s.env]: String(max) }, [s.env])[s.env], max);
+    assert.throws(() => loadSettings({ [s.env]: String(max! + 1) }, [s.env]), ConfigError, `${s.env}=${max! + 1} is accepted`);
+    assert.ok(doc.includes(`\`${s.env}\``), `PRIVACY.md does not name ${s.env}`);
+  }
 });
 
 test('every MongoDB collection declared in src/store is in the inventory', () => {

@@ -79,6 +79,11 @@ function attachmentOf(m: NonNullable<ReplyRequest['media']>[number]): OutboundAt
 }
 
 export function validateReplyRequest(body: unknown): { request: ReplyRequest } | { invalid: string[] } {
+  // joi lets a missing value through an optional schema: a body that was not JSON (another Content-Type) reached
+  // the builder as undefined and threw there (a 500, found by the fuzzer).
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { invalid: ['the body must be a JSON object, sent with Content-Type: application/json'] };
+  }
   const { value, error } = replyRequestSchema.validate(body, { abortEarly: false, convert: false });
   return error ? { invalid: error.details.map((d) => d.message) } : { request: value as ReplyRequest };
 }
