@@ -81,6 +81,24 @@ describe('admin CLI (tenants, connections)', () => {
     assert.match((await runCli(['connections', 'show', conn.id], tenantEnv)).stderr, /404/);
   });
 
+  test('when a key is generated, then it is a fresh Fernet key each time (and needs no bridge)', async () => {
+    const [one, two] = [await runCli(['keys', 'generate'], {}), await runCli(['keys', 'generate'], {})];
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /^[A-Za-z0-9_-]{43}=\n$/);
+    assert.notEqual(one.stdout, two.stdout);
+  });
+
+  test("when a tenant shows its privacy settings, then it sees its own and not another tenant's", async () => {
+    const t = JSON.parse((await runCli(['--json', 'tenants', 'create', '--name', 'Privacy tenant'], env)).stdout) as Json;
+    const other = JSON.parse((await runCli(['--json', 'tenants', 'create', '--name', 'Other tenant'], env)).stdout) as Json;
+    const mine = await runCli(['--json', '--key', t.apiKey, 'privacy', 'show', t.id], env);
+    assert.equal(mine.code, 0, mine.stderr);
+    assert.equal(typeof JSON.parse(mine.stdout), 'object');
+    const theirs = await runCli(['--key', t.apiKey, 'privacy', 'show', other.id], env);
+    assert.equal(theirs.code, 1);
+    assert.match(theirs.stderr, /404/);
+  });
+
   test('when the key is missing, the bridge is down or the command is unknown, then one clear line and exit 1', async () => {
     const noKey = await runCli(['connections', 'list'], { BRIDGE_URL: h.baseUrl });
     assert.deepEqual([noKey.code, /no admin key: pass --key/.test(noKey.stderr)], [1, true]);

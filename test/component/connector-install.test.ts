@@ -255,6 +255,10 @@ describe('Chatwoot connector install', () => {
     assert.equal(out.inbox.connectionId, t.connectionId);
     const listed = await runCli(['connector', 'list'], env);
     assert.match(listed.stdout, new RegExp(`${out.installation.id}\\s+${h.chatwoot.url.replace(/[.]/g, '\\.')}\\s+1\\s+1`));
+    const shown = await runCli(['connector', 'show', out.installation.id], env);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`id: ${out.installation.id}`));
+    assert.ok(!shown.stdout.includes(CW_ADMIN), 'the admin token never comes back');
     const link = await runCli(['--json', 'connector', 'link'], env);
     assert.equal(link.code, 0, link.stderr);
     assert.ok((JSON.parse(link.stdout).url as string).startsWith(`${h.baseUrl}/connect/`));
