@@ -3,8 +3,10 @@
 #   bash test/run-tests.sh               every test/**/*.test.ts
 #   bash test/run-tests.sh unit          only test/unit (no servers started)
 #   bash test/run-tests.sh component     only test/component
+#   bash test/run-tests.sh fuzz          only test/fuzz (property-based fuzzers; FUZZ_SEED, FUZZ_RUNS to explore)
 #   bash test/run-tests.sh PATH...       these test files or directories
-# When any selected file is outside test/unit it starts a real redis-server (AOF on) and a real MongoDB-wire
+# When any selected file is outside test/unit (and does not say `test-services: none` on its first line) it
+# starts a real redis-server (AOF on) and a real MongoDB-wire
 # server on 127.0.0.1 (test/support/redis.sh, test/support/mongo-wire.sh), exports REDIS_URL, MONGODB_URI and
 # MONGO_BACKEND to the tests, and stops them when it exits, however it exits. A REDIS_URL or MONGODB_URI already
 # in the environment is used as is instead.
@@ -28,6 +30,7 @@ case "${1:-all}" in
   all) targets=(test) ;;
   unit) targets=(test/unit) ;;
   component) targets=(test/component) ;;
+  fuzz) targets=(test/fuzz) ;;
   *) targets=("$@") ;;
 esac
 
@@ -51,7 +54,8 @@ need_services=0
 for f in "${files[@]}"; do
   case "$f" in
     test/unit/*|./test/unit/*|"$root"/test/unit/*) ;;
-    *) need_services=1 ;;
+    # A file that runs only in process says so on its first line (e.g. the parser fuzzers).
+    *) head -n 1 "$f" | grep -q 'test-services: none' || need_services=1 ;;
   esac
 done
 

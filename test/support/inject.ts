@@ -40,11 +40,16 @@ export function inject(app: Express, request: { method: string; path: string; he
     const res = new http.ServerResponse(req);
     res.assignSocket(socket as never);
     const chunks: Buffer[] = [];
+    // The answer is complete when the app ends the response: taken from there, not from 'finish', which depends on
+    // the (absent) socket flushing and never comes when Node tears the socket down early (an error answered before
+    // the body was consumed).
     const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
     res.end = ((...args: unknown[]) => {
       const chunk = args[0];
       if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) chunks.push(Buffer.from(chunk as string));
-      return end(...args);
+      const result = end(...args);
+      done();
+      return result;
     }) as typeof res.end;
     const write = res.write.bind(res) as (...args: unknown[]) => boolean;
     res.write = ((...args: unknown[]) => {
@@ -52,13 +57,15 @@ export function inject(app: Express, request: { method: string; path: string; he
       if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) chunks.push(Buffer.from(chunk as string));
       return write(...args);
     }) as typeof res.write;
-    res.on('finish', () => {
+    let answered = false;
+    const done = () => {
+      if (answered) return;
+      answered = true;
       const text = Buffer.concat(chunks).toString('utf8');
       let parsed: unknown = text;
       try { parsed = JSON.parse(text); } catch { /* a plain-text answer */ }
       resolve({ status: res.statusCode, headers: res.getHeaders(), body: parsed });
-      socket.destroy();
-    });
+    };
     res.on('error', reject);
     (app as unknown as (req: http.IncomingMessage, res: http.ServerResponse) => void)(req, res);
   });

@@ -72,7 +72,8 @@ export class MediaDownloader {
   /** Where the bytes are: WhatsApp's short-lived URL for a media id (asked afresh each time), or the given link. */
   private async locate(ref: MediaRef, token: string, businessId: string): Promise<MediaUrlResponse> {
     const meta = ref.mediaId
-      ? await this.graph.get<MediaUrlResponse>(ref.mediaId, token, { phone_number_id: businessId })
+      // Encoded: the id comes from the webhook, and "../me" would otherwise send the token to another Graph path.
+      ? await this.graph.get<MediaUrlResponse>(encodeURIComponent(ref.mediaId), token, { phone_number_id: businessId })
       : { url: ref.url!, mime_type: ref.mimeType, sha256: ref.sha256 };
     const declared = Number(meta.file_size);
     if (Number.isFinite(declared) && declared > this.limits.maxBytes) {
