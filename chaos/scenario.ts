@@ -5,9 +5,7 @@
  * arrived (chaos/tally.ts), scans Redis and MongoDB for message text (also during the run) and the logs for
  * text, tokens and phone numbers. Used by `npm run chaos` (chaos/main.ts) and test/component/chaos-small.test.ts.
  */
-import Redis from 'ioredis';
 import { writeFileSync } from 'node:fs';
-import mongoose from 'mongoose';
 import { startFakeGraph, type FakeGraph } from '../test/fakes/graph';
 import { startFakeChatwoot, type ChatwootFaults, type FakeChatwoot } from '../test/fakes/chatwoot';
 import {
@@ -18,12 +16,15 @@ import { uniqueDbName, uniqueRedisPrefix } from '../test/support/env';
 import { startPrivateRedis, type RedisProcess } from '../test/support/processes';
 import { scanMongo, scanRedis, type ScanResult } from '../test/support/at-rest-scan';
 import { BridgePool } from './bridges';
-import { ChatwootRelay, type CreatedMessage } from './chatwoot-relay';
+import { ChatwootRelay } from './chatwoot-relay';
+import { AgentReplies } from './agent-replies';
 import { CHAOS_FAULTS, runFaults, type FaultRecord } from './faults';
-import { findLogLeaks, type LogLeak } from './log-leaks';
+import { scanLogs, type LogFinding } from '../test/support/log-scan';
 import { MetaLoad } from './meta-load';
-import { inSigkillWindow, tally, type Arrival, type SentItem, type Tally } from './tally';
-import { customerPhone, newMarker, replyKey, replyKeyIn, replyText, replyTriggers, seededRandom } from './workload';
+import { inSigkillWindow, tally, type Tally } from './tally';
+import { customerPhone, newMarker, seededRandom } from './workload';
+import { customerMessagesAtChatwoot, customersWithSeveralConversations, repliesAtGraph } from './what-arrived';
+import { countDeadLetters, leftInRedis } from './what-remains';
 
 export interface ChaosOptions {
   messages: number;
@@ -71,12 +72,11 @@ export interface ChaosReport {
   exits: BridgePool['exits'];
   scans: ScanRecord[];
   leftInRedis: { laneEntries: number; queueJobs: number };
-  logs: { lines: number; leaks: LogLeak[] };
+  logs: { lines: number; leaks: LogFinding[] };
   failures: string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 
 /** The bridge settings of the run: retries compressed in time, a killed worker's work taken over within seconds. */
 function bridgeEnv(redisUrl: string, mongoUri: string, graphUrl: string): Record<string, string> {
@@ -105,48 +105,15 @@ function bridgeEnv(redisUrl: string, mongoUri: string, graphUrl: string): Record
   };
 }
 
-/** Who gets how many replies: an even share, the first customers one more when it does not divide. */
-function repliesFor(customer: number, opts: ChaosOptions): number {
-  const base = Math.floor(opts.replies / opts.customers);
-  return base + (customer < opts.replies % opts.customers ? 1 : 0);
-}
-
-async function leftInRedis(url: string, prefix: string): Promise<{ laneEntries: number; queueJobs: number }> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 3 });
-  try {
-    let laneEntries = 0;
-    for (const key of await redis.keys(`${prefix}:lane:*:e`)) laneEntries += await redis.hlen(key);
-    const q = `${prefix}:lanes`;
-    const counts = await Promise.all([redis.llen(`${q}:wait`), redis.llen(`${q}:active`), redis.llen(`${q}:paused`), redis.zcard(`${q}:delayed`), redis.zcard(`${q}:failed`)]);
-    return { laneEntries, queueJobs: counts.reduce((a, b) => a + b, 0) };
-  } finally {
-    redis.disconnect();
-  }
-}
-
-async function countDeadLetters(uri: string): Promise<number> {
-  const conn = await mongoose.createConnection(uri).asPromise();
-  try {
-    return await conn.db!.collection('dead_letters').countDocuments();
-  } finally {
-    await conn.close();
-  }
-}
-
-function inboundArrivals(chatwoot: FakeChatwoot): Arrival[] {
-  return chatwoot.messages(ACCOUNT_ID)
-    .filter((m) => m.message_type === 0 && m.source_id)
-    .map((m) => ({ key: m.source_id!, at: m.created_at }));
-}
-
-function replyArrivals(graph: FakeGraph, marker: string): Arrival[] {
-  const arrivals: Arrival[] = [];
-  for (const s of graph.sent) {
-    const body = (s.body.text as { body?: string } | undefined)?.body;
-    const key = body ? replyKeyIn(body, marker) : undefined;
-    if (key) arrivals.push({ key, at: s.at });
-  }
-  return arrivals;
+/** Replies Graph accepted so far, read incrementally (progress only). */
+function graphProgress(graph: FakeGraph, marker: string): () => number {
+  const keys = new Set<string>();
+  let read = 0;
+  return () => {
+    for (const a of repliesAtGraph(graph, marker, read)) keys.add(a.key);
+    read = graph.sent.length;
+    return keys.size;
+  };
 }
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
@@ -175,34 +142,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const connectionId = await createConnection(pool.url(0), chatwoot.url, inbox.id, PHONE_NUMBER_ID, inbox.secret ?? undefined);
     say(`bridges up on ${pool.live().join(', ')}; connection ${connectionId}`);
 
-    // Agent replies: written when their prompting customer message shows up in Chatwoot, one conversation's
-    // replies strictly one after another (the next only once the bridge accepted the previous one's webhook).
-    const cw = chatwoot;
-    const replySent: SentItem[] = [];
-    const planned = phones.reduce((n, _, c) => n + replyTriggers(perCustomer, repliesFor(c, opts)).length, 0);
-    const positionOf = new Map<string, { customer: number; seq: number }>();
-    const prompted = new Set<string>();
-    const chains = new Map<number, Promise<void>>();
-    const replyFailures: string[] = [];
-    // Progress is followed from the webhooks Chatwoot sends (cheap); the count at the end reads Chatwoot itself.
-    const seenAtChatwoot = new Set<string>();
-    const onCreated = (m: CreatedMessage) => {
-      if (m.messageType !== 'incoming' || !m.sourceId) return;
-      seenAtChatwoot.add(m.sourceId);
-      const pos = positionOf.get(m.sourceId);
-      if (!pos || prompted.has(m.sourceId)) return;
-      const j = replyTriggers(perCustomer, repliesFor(pos.customer, opts)).indexOf(pos.seq);
-      if (j < 0) return;
-      prompted.add(m.sourceId);
-      const key = replyKey(pos.customer, j);
-      const chain = (chains.get(pos.customer) ?? Promise.resolve()).then(async () => {
-        const reply = cw.createAgentReply(ACCOUNT_ID, m.conversationId, { content: replyText(marker, key) });
-        replySent.push({ key, stream: `conversation-${pos.customer}`, seq: j, sentAt: Date.now() });
-        await relay!.accepted(reply.id);
-      }).catch((err: Error) => { replyFailures.push(err.message); });
-      chains.set(pos.customer, chain);
-    };
-    relay = await ChatwootRelay.start(() => pool.live(), onCreated);
+    const agents = new AgentReplies({
+      chatwoot, marker, customers: opts.customers, messagesPerCustomer: perCustomer, replies: opts.replies,
+      accepted: (id) => relay!.accepted(id),
+    });
+    relay = await ChatwootRelay.start(() => pool.live(), (m) => agents.onCreated(m));
     chatwoot.updateInbox(ACCOUNT_ID, inbox.id, { webhookUrl: `${relay.url}/webhooks/chatwoot/${connectionId}` });
 
     // 30% of Chatwoot calls fail all run long: 20% before any work, 10% of the rest after it (answer lost).
@@ -212,19 +156,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const load = new MetaLoad({
       phones, perCustomer, marker, ratePerSecond: opts.ratePerSecond, maxInFlight: opts.maxInFlight,
       targets: () => pool.live(), appSecret: APP_SECRET, phoneNumberId: PHONE_NUMBER_ID, displayPhoneNumber: '15550783881',
-      onSend: (item, customer) => positionOf.set(item.key, { customer, seq: item.seq }),
+      onSend: (item, customer) => agents.customerMessageSent(item.key, customer, item.seq),
     });
-
-    const repliesAtGraph = new Set<string>();
-    let graphRead = 0;
-    const atGraph = () => {
-      const sent = graph!.sent;
-      for (; graphRead < sent.length; graphRead += 1) {
-        const key = replyKeyIn(String((sent[graphRead]!.body.text as { body?: string } | undefined)?.body ?? ''), marker);
-        if (key) repliesAtGraph.add(key);
-      }
-      return repliesAtGraph.size;
-    };
+    const atGraph = graphProgress(graph, marker);
+    const expected = load.total + agents.planned;
 
     const scans: ScanRecord[] = [];
     const scan = async (when: string, withMongo: boolean) => {
@@ -232,7 +167,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       if (withMongo) scans.push({ store: 'mongodb', when, ...(await scanMongo(env.MONGODB_URI!, [marker])) });
     };
     const ticker = setInterval(() => {
-      say(`t+${((Date.now() - startedAt) / 1000).toFixed(0)}s accepted ${load.acked}/${load.total}, at Chatwoot ${seenAtChatwoot.size}, replies written ${replySent.length}/${planned}, at Graph ${atGraph()}, bridges up ${pool.live().length}`);
+      say(`t+${((Date.now() - startedAt) / 1000).toFixed(0)}s accepted ${load.acked}/${load.total}, at Chatwoot ${agents.seenAtChatwoot.size}, ` +
+        `replies written ${agents.sent.length}/${agents.planned}, at Graph ${atGraph()}, bridges up ${pool.live().length}`);
     }, 5_000);
     let faults: FaultRecord[] = [];
     try {
@@ -248,27 +184,24 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       let last = -1;
       let lastChange = Date.now();
       for (;;) {
-        const got = seenAtChatwoot.size + atGraph();
+        const got = agents.seenAtChatwoot.size + atGraph();
         if (got !== last) { last = got; lastChange = Date.now(); }
-        if (got >= load.total + planned && replySent.length >= planned) break;
+        if (got >= expected && agents.sent.length >= agents.planned) break;
         if (Date.now() - lastChange > opts.stallTimeoutMs) { say(`nothing new arrived for ${opts.stallTimeoutMs / 1000} s; counting now`); break; }
         await sleep(500);
       }
-      // A reply whose webhook no bridge ever took would hold its chain for good: bounded like the wait above.
-      await Promise.race([Promise.all(chains.values()), sleep(opts.stallTimeoutMs)]);
+      await agents.settled(opts.stallTimeoutMs);
       await sleep(opts.settleMs);
     } finally {
       clearInterval(ticker);
     }
     await relay.idle();
 
-    const inbound = tally(load.sent, inboundArrivals(cw));
-    const replyTally = tally(replySent, replyArrivals(graph, marker));
+    const inbound = tally(load.sent, customerMessagesAtChatwoot(chatwoot));
+    const replyTally = tally(agents.sent, repliesAtGraph(graph, marker));
     const kills = pool.exits.filter((e) => e.signal === 'SIGKILL').map((e) => e.at);
-    const replies = { ...replyTally, planned, sigkillWindow: inSigkillWindow(replyTally.duplicated, kills) };
-    replies.missing.push(...Array.from({ length: Math.max(0, planned - replySent.length) }, () => 'reply never written (its prompt never arrived)'));
-    const conversationsPerContact = new Map<number, number>();
-    for (const c of cw.conversations(ACCOUNT_ID)) conversationsPerContact.set(c.contact_id, (conversationsPerContact.get(c.contact_id) ?? 0) + 1);
+    const replies = { ...replyTally, planned: agents.planned, sigkillWindow: inSigkillWindow(replyTally.duplicated, kills) };
+    replies.missing.push(...Array.from({ length: Math.max(0, agents.planned - agents.sent.length) }, () => 'reply never written (its prompt never arrived)'));
 
     // The graceful stop of both processes, then what is left at rest.
     await pool.stopAll();
@@ -277,35 +210,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const deadLettered = await countDeadLetters(env.MONGODB_URI!);
     const lines = pool.logs();
     if (opts.logFile) writeFileSync(opts.logFile, `${lines.join('\n')}\n`);
-    const leaks = findLogLeaks(lines, {
-      marker, META_TOKEN, CHATWOOT_TOKEN, META_APP_SECRET: APP_SECRET, META_VERIFY_TOKEN: VERIFY_TOKEN, ADMIN_API_KEY: ADMIN_KEY,
-      ENCRYPTION_KEYS: env.ENCRYPTION_KEYS!, 'inbox webhook secret': inbox.secret ?? '',
-    }, phones);
+    const leaks = scanLogs(lines, {
+      markers: [marker],
+      tokens: [META_TOKEN, CHATWOOT_TOKEN, APP_SECRET, VERIFY_TOKEN, ADMIN_KEY, ...env.ENCRYPTION_KEYS!.split(','), inbox.secret ?? ''],
+      phones,
+    });
 
-    const failures: string[] = [];
-    if (inbound.delivered !== inbound.sent) failures.push(`customer messages: ${inbound.sent - inbound.delivered} of ${inbound.sent} not delivered`);
-    if (replies.delivered !== planned) failures.push(`agent replies: ${planned - replies.delivered} of ${planned} not delivered`);
-    // A reply doubled in the SIGKILL window is reported, not failed: no retry can tell whether Graph took a send
-    // whose answer died with the process (see SEND_RECORD_WINDOW_MS). Every other duplicate fails the run.
-    const unexplained = inbound.duplicates + replies.duplicates - replies.sigkillWindow.length;
-    if (unexplained > 0) failures.push(`duplicates: ${inbound.duplicates} customer messages, ${replies.duplicates - replies.sigkillWindow.length} replies (outside the SIGKILL window)`);
-    if (inbound.outOfOrderPairs + replies.outOfOrderPairs > 0) failures.push(`out of order: ${inbound.outOfOrderPairs} + ${replies.outOfOrderPairs} pairs`);
-    if (inbound.unexpected + replies.unexpected > 0) failures.push(`unexpected arrivals: ${inbound.unexpected + replies.unexpected}`);
-    const found = scans.flatMap((s) => s.findings);
-    if (found.length > 0) failures.push(`message text at rest: ${found.length} finding(s), e.g. ${found[0]!.where}`);
-    const unreadable = scans.flatMap((s) => s.unreadable);
-    if (unreadable.length > 0) failures.push(`Redis keys the scan could not read: ${unreadable.slice(0, 3).join(', ')}`);
-    if (left.laneEntries + left.queueJobs > 0) failures.push(`left in Redis after the run: ${left.laneEntries} lane entries, ${left.queueJobs} queue jobs`);
-    if (leaks.length > 0) failures.push(`log leaks: ${[...new Set(leaks.map((l) => l.what))].join(', ')} (${leaks.length} lines)`);
-    if (replyFailures.length > 0) failures.push(`reply webhooks refused by the bridge: ${replyFailures.length}`);
-    const badExits = pool.exits.filter((e) => e.signal === 'SIGTERM' && e.code !== 0);
-    if (badExits.length > 0) failures.push(`graceful stop exit codes: ${badExits.map((e) => e.code).join(', ')}`);
-
+    const failures = judge({ inbound, replies, scans, left, leaks, replyFailures: agents.failures, exits: pool.exits });
     const { progress: _p, mongoUri: _m, logFile: _l, ...shown } = opts;
     return {
       options: shown, startedAt, durationMs: Date.now() - startedAt, faults,
       baseFaults: opts.faults ? 'Chatwoot answers 5xx to 30% of calls all run long (20% before the work, 10% after it: the answer is lost)' : 'none (--no-faults)',
-      inbound, replies, customersWithSeveralConversations: [...conversationsPerContact.values()].filter((n) => n > 1).length,
+      inbound, replies, customersWithSeveralConversations: customersWithSeveralConversations(chatwoot),
       deadLettered, meta: load.stats, relay: relay.stats, exits: pool.exits, scans, leftInRedis: left,
       logs: { lines: lines.length, leaks }, failures,
     };
@@ -315,4 +231,30 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await Promise.all([graph?.close(), chatwoot?.close()].map((p) => p?.catch(() => undefined)));
     await redis?.stop().catch(() => undefined);
   }
+}
+
+/** Why the run fails; empty when it passes. */
+function judge(r: Pick<ChaosReport, 'inbound' | 'replies' | 'scans' | 'exits'> & {
+  left: ChaosReport['leftInRedis']; leaks: LogFinding[]; replyFailures: string[];
+}): string[] {
+  const { inbound, replies } = r;
+  const failures: string[] = [];
+  if (inbound.delivered !== inbound.sent) failures.push(`customer messages: ${inbound.sent - inbound.delivered} of ${inbound.sent} not delivered`);
+  if (replies.delivered !== replies.planned) failures.push(`agent replies: ${replies.planned - replies.delivered} of ${replies.planned} not delivered`);
+  // A reply doubled in the SIGKILL window is reported, not failed: no retry can tell whether Graph took a send
+  // whose answer died with the process (see SEND_RECORD_WINDOW_MS). Every other duplicate fails the run.
+  const unexplained = inbound.duplicates + replies.duplicates - replies.sigkillWindow.length;
+  if (unexplained > 0) failures.push(`duplicates: ${inbound.duplicates} customer messages, ${replies.duplicates - replies.sigkillWindow.length} replies (outside the SIGKILL window)`);
+  if (inbound.outOfOrderPairs + replies.outOfOrderPairs > 0) failures.push(`out of order: ${inbound.outOfOrderPairs} + ${replies.outOfOrderPairs} pairs`);
+  if (inbound.unexpected + replies.unexpected > 0) failures.push(`unexpected arrivals: ${inbound.unexpected + replies.unexpected}`);
+  const found = r.scans.flatMap((s) => s.findings);
+  if (found.length > 0) failures.push(`message text at rest: ${found.length} finding(s), e.g. ${found[0]!.where}`);
+  const unreadable = r.scans.flatMap((s) => s.unreadable);
+  if (unreadable.length > 0) failures.push(`Redis keys the scan could not read: ${unreadable.slice(0, 3).join(', ')}`);
+  if (r.left.laneEntries + r.left.queueJobs > 0) failures.push(`left in Redis after the run: ${r.left.laneEntries} lane entries, ${r.left.queueJobs} queue jobs`);
+  if (r.leaks.length > 0) failures.push(`log leaks: ${[...new Set(r.leaks.map((l) => l.kind))].join(', ')} (${r.leaks.length} findings, e.g. ${r.leaks[0]!.excerpt})`);
+  if (r.replyFailures.length > 0) failures.push(`reply webhooks refused by the bridge: ${r.replyFailures.length}`);
+  const badExits = r.exits.filter((e) => e.signal === 'SIGTERM' && e.code !== 0);
+  if (badExits.length > 0) failures.push(`graceful stop exit codes: ${badExits.map((e) => e.code).join(', ')}`);
+  return failures;
 }
