@@ -8,41 +8,16 @@
 import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { asMessagingDelivery, parseJsonc } from './jsonc';
 
 export const REFERENCE = path.resolve(__dirname, '../../../shared/reference');
 const WA_FIXTURES = path.resolve(__dirname, '../fixtures/whatsapp');
+/** Fixed, so a fuzz run is the same every time. */
+const FUZZ_PAGE = { pageId: '1063015210542', time: 1750000000000 };
 
 /** fast-check settings every fuzzer uses: fixed seed, N runs, no shrinking past a time budget. */
 export function fuzzParams(numRuns: number, seed = Number(process.env.FUZZ_SEED ?? 0x5eed_2026)): fc.Parameters<unknown> {
   return { numRuns, seed, endOnFailure: false, interruptAfterTimeLimit: 120_000, markInterruptAsFailure: true };
-}
-
-/** JSON with comments: line comments outside strings, trailing commas and ES `\u{…}` escapes removed. */
-export function parseJsonc(text: string): unknown {
-  let out = '';
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (inString) {
-      if (ch === '\\' && text[i + 1] === 'u' && text[i + 2] === '{') {
-        const end = text.indexOf('}', i);
-        out += String.fromCodePoint(parseInt(text.slice(i + 3, end), 16));
-        i = end;
-        continue;
-      }
-      out += ch;
-      if (ch === '\\') { out += text[i + 1] ?? ''; i++; } else if (ch === '"') inString = false;
-      continue;
-    }
-    if (ch === '"') inString = true;
-    if (ch === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i++;
-      out += '\n';
-      continue;
-    }
-    out += ch;
-  }
-  return JSON.parse(out.replace(/,(\s*[}\]])/g, '$1'));
 }
 
 /** The JSON files of a folder; a verbatim documentation example that is not JSON even with comments is left out. */
@@ -56,20 +31,13 @@ function readDir(dir: string, pattern: RegExp): unknown[] {
   });
 }
 
-/** A bare messaging item or entry (some of Meta's examples) as a whole delivery. */
-function asMessagingDelivery(fixture: Record<string, unknown>, object: 'page' | 'instagram'): Record<string, unknown> {
-  const body = fixture.sender ? { entry: [{ id: '1063015210542', time: 1750000000000, messaging: [fixture] }] }
-    : fixture.messaging ? { entry: [fixture] } : fixture;
-  return { ...body, object };
-}
-
 /** Every WhatsApp, Messenger and Instagram webhook body we have. */
 export function metaCorpus(): Record<'whatsapp' | 'messenger' | 'instagram', unknown[]> {
   const meta = path.join(REFERENCE, 'meta');
   return {
     whatsapp: [...readDir(meta, /^whatsapp-webhook-.*\.jsonc?$/), ...readDir(WA_FIXTURES, /\.json$/)],
-    messenger: readDir(meta, /^messenger-webhook-.*\.jsonc?$/).map((b) => asMessagingDelivery(b as Record<string, unknown>, 'page')),
-    instagram: readDir(meta, /^instagram-webhook-.*\.jsonc?$/).map((b) => asMessagingDelivery(b as Record<string, unknown>, 'instagram')),
+    messenger: readDir(meta, /^messenger-webhook-.*\.jsonc?$/).map((b) => asMessagingDelivery(b as Record<string, unknown>, 'page', FUZZ_PAGE)),
+    instagram: readDir(meta, /^instagram-webhook-.*\.jsonc?$/).map((b) => asMessagingDelivery(b as Record<string, unknown>, 'instagram', FUZZ_PAGE)),
   };
 }
 

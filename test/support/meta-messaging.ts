@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ACCOUNT_ID, ADMIN_KEY, CHATWOOT_TOKEN, testTenant } from './harness';
+import { asMessagingDelivery, parseJsonc } from './jsonc';
 
 export const META_DIR = path.resolve(__dirname, '../../../shared/reference/meta');
 
@@ -17,44 +18,13 @@ export function messagingFixtureNames(): string[] {
   return readdirSync(META_DIR).filter((f) => /^(messenger|instagram)-webhook-.*\.jsonc?$/.test(f)).sort();
 }
 
-/** JSON with comments: line comments outside strings, trailing commas and ES `\u{…}` escapes removed. */
-export function parseJsonc(text: string): unknown {
-  let out = '';
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (inString) {
-      if (ch === '\\' && text[i + 1] === 'u' && text[i + 2] === '{') {
-        const end = text.indexOf('}', i);
-        out += String.fromCodePoint(parseInt(text.slice(i + 3, end), 16));
-        i = end;
-        continue;
-      }
-      out += ch;
-      if (ch === '\\') { out += text[i + 1] ?? ''; i++; } else if (ch === '"') inString = false;
-      continue;
-    }
-    if (ch === '"') inString = true;
-    if (ch === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i++;
-      out += '\n';
-      continue;
-    }
-    out += ch;
-  }
-  return JSON.parse(out.replace(/,(\s*[}\]])/g, '$1'));
-}
-
 export function readFixture(name: string): Json {
   return parseJsonc(readFileSync(path.join(META_DIR, name), 'utf8')) as Json;
 }
 
 /** A fixture as a whole delivery: a bare messaging item or a bare entry is wrapped; `object` is set. */
 export function asDelivery(fixture: Json, object: 'page' | 'instagram'): Json {
-  const body = fixture.sender ? { entry: [{ id: '<PAGE_ID>', time: Date.now(), messaging: [fixture] }] }
-    : fixture.messaging ? { entry: [fixture] }
-      : fixture;
-  return { ...structuredClone(body), object };
+  return asMessagingDelivery(fixture, object, { pageId: '<PAGE_ID>', time: Date.now() });
 }
 
 export function objectOf(name: string): 'page' | 'instagram' {
