@@ -9,26 +9,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-# shellcheck source=test/support/redis.sh
-source test/support/redis.sh
-# shellcheck source=test/support/mongo-wire.sh
-source test/support/mongo-wire.sh
+# shellcheck source=test/support/local-services.sh
+source test/support/local-services.sh
 
-workdir="$(mktemp -d "${TMPDIR:-/tmp}/bridge-dev.XXXXXX")"
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  mongo_wire_stop || true
-  redis_stop || true
-  svc_stop_watchdogs || true
-  rm -rf "$workdir"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-svc_guard_dir "$workdir"
+local_services_init dev
 if [ -z "${REDIS_URL:-}" ]; then
   echo "dev: starting a local redis-server…" >&2
   redis_ensure_installed
