@@ -210,6 +210,10 @@ export class Bridge {
       settings: { markReadOnReply: config.outbound.markReadOnReply },
       onReauthNeeded: () => directory.invalidate(),
     });
+    // What a deleted connection leaves behind (records, mappings, queued work) is erased by the privacy module,
+    // built below once onboarding's inbox bindings exist (they belong to connections too); the Meta edge hands it
+    // WhatsApp's revocations. Both are called only once the bridge serves, after it is built.
+    let privacy: Privacy | undefined;
     this.pipeline = new Pipeline(
       {
         redisUrl: config.redisUrl,
@@ -219,7 +223,10 @@ export class Bridge {
         enqueueTimeoutMs: config.queue.enqueueTimeoutMs,
         backoff: { baseMs: config.queue.backoffBaseMs, maxMs: config.queue.backoffMaxMs },
       },
-      { channels, directory, relay, outbound, statuses, deadLetters, sealer, metrics: this.metrics, log: log.child({ component: 'queue' }), laneRedis: this.laneRedis },
+      {
+        channels, directory, relay, outbound, statuses, deadLetters, sealer, metrics: this.metrics, log: log.child({ component: 'queue' }), laneRedis: this.laneRedis,
+        onAccessRevoked: (event) => privacy!.accessRevoked(event),
+      },
     );
     await this.pipeline.drains.isReady();
     if (config.role !== 'web') this.pipeline.startWorkers(config.queue.inboundConcurrency);
@@ -228,9 +235,6 @@ export class Bridge {
     // Every role listens: web and all serve the edges, a worker serves only /healthz, /readyz and /metrics, so
     // one HEALTHCHECK fits every container of the image.
     const pipeline = this.pipeline;
-    // What a deleted connection leaves behind (records, mappings, queued work) is erased by the privacy module,
-    // built below once onboarding's inbox bindings exist (they belong to connections too).
-    let privacy: Privacy | undefined;
     const onConnectionDeleted = async (conn: ConnectionRecord): Promise<void> => {
       // Its Chatwoot inbox stops calling first (that reads the inbox binding the erasure then removes).
       await onboarding.installer.releaseInbox(conn);

@@ -145,8 +145,29 @@ export interface Oddity {
   reason: string;
 }
 
+/**
+ * Meta says this app lost its access to a business account: WhatsApp's account_update PARTNER_APP_UNINSTALLED
+ * (the business uninstalled the app from its WABA) or PARTNER_REMOVED (it removed the partner). Every connection
+ * of that account lost its grant. Not a conversation event: it never enters a customer's lane (see
+ * Pipeline.enqueueWebhook).
+ */
+export interface AccessRevokedEvent {
+  kind: 'access_revoked';
+  channel: ChannelKind;
+  /** The account (WABA id from value.waba_info.waba_id; never entry.id, which can be a partner business id). */
+  wabaId: string;
+  /** Meta's event name. */
+  event: 'PARTNER_APP_UNINSTALLED' | 'PARTNER_REMOVED';
+  /** The app Meta names (waba_info.partner_app_id), when it names one. */
+  partnerAppId?: string;
+  /** When Meta says it happened (entry.time, ms), when it says: a redelivery must not undo a later reconnect. */
+  occurredAt?: number;
+}
+
 /** What a channel parser returns for one webhook delivery. */
 export interface ParsedDelivery {
   events: InboundEvent[];
   oddities: Oddity[];
+  /** Accounts this app lost access to (WhatsApp only); each is also described as an oddity, for the log. */
+  revocations?: AccessRevokedEvent[];
 }

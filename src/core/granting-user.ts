@@ -16,13 +16,31 @@
  *   stays, so connecting again restores them). Their user id is kept, so a later deletion request still finds them.
  *   Data deletion: the same, and their user id is forgotten; the answer is a confirmation code whose status page
  *   names no one.
+ *
+ * WhatsApp has a signal of its own, about an account rather than a person: the account_update webhook
+ * PARTNER_APP_UNINSTALLED or PARTNER_REMOVED says the business took this app off its WhatsApp Business Account
+ * (meta-api-notes §7.2). Every connection of that WABA is disconnected the same way, whoever granted it.
  */
 import type { ConnectionRecord, ConnectionRepository } from '../store/connections';
 import type { AuditLog } from '../store/audit';
 import type { DeletionOutcome, DeletionRequestRepository } from '../store/deletion-requests';
 import type { SignedRequest } from '../channels/meta/signed-request';
+import type { AccessRevokedEvent } from './events';
+
+type DisconnectAction = 'meta.deauthorize' | 'meta.data_deletion' | 'meta.partner_app_uninstalled' | 'meta.partner_removed';
+
+export interface AccessRevokedOutcome {
+  /** Connections of that WABA. */
+  connections: number;
+  /** Of those, how many lost their token now (the rest were disconnected already: a redelivery). */
+  disconnected: number;
+  /** Why nothing was done, when the event was not about this app. */
+  ignored?: string;
+}
 
 export interface GrantingUserDeps {
+  /** This bridge's Meta app, when configured: a revocation naming another app is not about it. */
+  appId?: string;
   connections: ConnectionRepository;
   deletionRequests: DeletionRequestRepository;
   audit: AuditLog;
@@ -67,12 +85,36 @@ export class GrantingUserPrivacy {
     }
   }
 
-  /** Deletes each connection's token and marks it disconnected, one audit event per connection in its tenant. */
-  private async disconnect(concerned: ConnectionRecord[], action: 'meta.deauthorize' | 'meta.data_deletion'): Promise<number> {
+  /**
+   * This app was taken off a WhatsApp Business Account: the tokens of all its connections (in whichever tenant;
+   * only connections of that WABA) are deleted and the connections disconnected, like a deauthorization.
+   * Idempotent, because Meta delivers again what was not acknowledged: a connection already disconnected stays
+   * so and gets no second audit event. Connecting the number again (Embedded Signup) restores it.
+   */
+  async accessRevoked(event: AccessRevokedEvent): Promise<AccessRevokedOutcome> {
+    const { appId } = this.deps;
+    if (event.partnerAppId && appId && event.partnerAppId !== appId) {
+      return { connections: 0, disconnected: 0, ignored: 'the event names another app' };
+    }
+    // A token given after Meta's event is a reconnect that came later: a redelivery of the event must not undo it.
+    // entry.time has whole seconds, so a token given within the same second is not known to be later: it goes.
+    const givenLater = (c: ConnectionRecord) => event.occurredAt !== undefined && c.tokenSetAt !== undefined && c.tokenSetAt.getTime() >= event.occurredAt + 1000;
+    const concerned = (await this.deps.connections.ofWaba(event.wabaId)).filter((c) => !givenLater(c));
+    const action = event.event === 'PARTNER_REMOVED' ? 'meta.partner_removed' : 'meta.partner_app_uninstalled';
+    const disconnected = await this.disconnect(concerned, action, { onlyWhenDeleted: true });
+    return { connections: concerned.length, disconnected };
+  }
+
+  /**
+   * Deletes each connection's token and marks it disconnected, one audit event per connection in its tenant
+   * (with onlyWhenDeleted, only for connections whose token this call deleted).
+   */
+  private async disconnect(concerned: ConnectionRecord[], action: DisconnectAction, opts: { onlyWhenDeleted?: boolean } = {}): Promise<number> {
     let count = 0;
     for (const conn of concerned) {
       const tokenDeleted = await this.deps.connections.disconnect(conn.id);
       if (tokenDeleted) count += 1;
+      if (!tokenDeleted && opts.onlyWhenDeleted) continue;
       await this.deps.audit.record({
         tenantId: conn.tenantId, actor: 'meta', action, target: { type: 'connection', id: conn.id },
         details: { channel: conn.channel, tokenDeleted },

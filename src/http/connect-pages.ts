@@ -2,7 +2,7 @@
  * The channel connection page, served by the bridge to whoever holds a connect link (POST /admin/connect-links):
  *
  *   GET  /connect/:link                   the page (WhatsApp Embedded Signup, Facebook Pages and Instagram)
- *   POST /connect/:link/whatsapp          { code, event, wabaId, phoneNumberId?, pin? }
+ *   POST /connect/:link/whatsapp          { code, event, wabaId, phoneNumberId?, pin?, signedRequest? }
  *   POST /connect/:link/pages/authorize   { code } → the Pages the login manages, and a sealed grant
  *   POST /connect/:link/pages/connect     { grant, pages: [{ pageId, messenger, instagram }] }
  *   GET  /connect-assets/connect.js|.css
@@ -59,6 +59,8 @@ const whatsappSchema = Joi.object({
   wabaId: NUMERIC_ID.required(),
   phoneNumberId: NUMERIC_ID,
   pin: Joi.string().pattern(/^\d{6}$/, '6 digits'),
+  // FB.login's authResponse.signedRequest, verified server side (embedded-signup.ts); a browser's userID is not taken.
+  signedRequest: Joi.string().min(1).max(8192),
 });
 const authorizeSchema = Joi.object({ code: Joi.string().min(1).max(4096).required() });
 const connectSchema = Joi.object({

@@ -55,6 +55,12 @@ export interface ChannelPlacement {
   options?: ChannelOptions;
   /** The Meta token to store; an existing connection keeps its own when this is not given. */
   metaToken?: string;
+  /**
+   * The app-scoped id of the Facebook user who granted `metaToken` (Facebook Login, a verified Embedded Signup
+   * signedRequest). It goes with the token: a new token replaces it (and removes it when not given: nobody known
+   * granted that one); without a new token the connection keeps the one it has.
+   */
+  grantedByUserId?: string;
   /** The connection's name; for a new inbox, its name in Chatwoot too. */
   name: string;
   /** Name of the Chatwoot inbox when it differs from the connection's. */
@@ -233,12 +239,15 @@ export class ChatwootInstaller {
     let stored: ConnectionRecord | null;
     let createdConnection = false;
     if (existing) {
-      stored = await this.deps.connections.update(id, { platform, metaToken: spec.metaToken, wabaId: spec.wabaId });
+      stored = await this.deps.connections.update(id, {
+        platform, metaToken: spec.metaToken, wabaId: spec.wabaId,
+        ...(spec.metaToken !== undefined ? { grantedByUserId: spec.grantedByUserId ?? null } : {}),
+      });
     } else {
       try {
         stored = await this.deps.connections.create({
           tenantId: spec.tenantId, name: spec.name, channel: spec.channel, businessId: spec.businessId, wabaId: spec.wabaId,
-          options: spec.options, metaToken: spec.metaToken!, platform,
+          options: spec.options, metaToken: spec.metaToken!, grantedByUserId: spec.grantedByUserId, platform,
         }, id);
         createdConnection = true;
       } catch (err) {

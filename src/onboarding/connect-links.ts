@@ -8,7 +8,9 @@
  *    to, and expires after CONNECT_LINK_TTL_S. Whoever holds it may connect channels for that tenant until
  *    then, like a password reset link: no admin key ever reaches the browser.
  *  - A page grant carries the Page tokens read from /me/accounts between the two steps of connecting Pages
- *    (list, then connect the chosen ones), for ten minutes, bound to the tenant of the link it was made under.
+ *    (list, then connect the chosen ones), for ten minutes, bound to the tenant of the link it was made under,
+ *    and the app-scoped id of the Facebook user who logged in (GET /me with their token), so the connections it
+ *    makes record who granted their tokens: the id Meta's Deauthorize and Data Deletion callbacks name.
  */
 import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../queue/sealed';
@@ -29,12 +31,19 @@ export interface GrantedPage {
   instagram?: { id: string; username?: string };
 }
 
+/** What a page grant carries: the Pages with their tokens, and who granted them. */
+export interface PageGrant {
+  pages: GrantedPage[];
+  /** The app-scoped id of the Facebook user whose login gave the Page tokens (absent in grants made before it was kept). */
+  grantedByUserId?: string;
+}
+
 const LINK = 'connect-link.v1';
 const GRANT = 'page-grant.v1';
 const GRANT_TTL_MS = 10 * 60_000;
 
 interface LinkPayload { p: typeof LINK; l: string; t: string; i: string; a: string; e: number }
-interface GrantPayload { p: typeof GRANT; t: string; e: number; pages: GrantedPage[] }
+interface GrantPayload { p: typeof GRANT; t: string; e: number; pages: GrantedPage[]; u?: string }
 
 export type OpenedLink = { link: ConnectLink } | { invalid: 'expired' | 'unreadable' };
 
@@ -57,16 +66,16 @@ export class ConnectTokens {
     return { link: { id: payload.l, tenantId: payload.t, installationId: payload.i, createdBy: payload.a, expiresAt: new Date(payload.e) } };
   }
 
-  sealGrant(tenantId: string, pages: GrantedPage[], now = Date.now()): string {
-    const payload: GrantPayload = { p: GRANT, t: tenantId, e: now + GRANT_TTL_MS, pages };
+  sealGrant(tenantId: string, grant: PageGrant, now = Date.now()): string {
+    const payload: GrantPayload = { p: GRANT, t: tenantId, e: now + GRANT_TTL_MS, pages: grant.pages, ...(grant.grantedByUserId ? { u: grant.grantedByUserId } : {}) };
     return this.sealer.seal(payload);
   }
 
-  /** The granted Pages, or null when the grant is unreadable, expired, or was made for another tenant. */
-  openGrant(token: string, tenantId: string, now = Date.now()): GrantedPage[] | null {
+  /** The granted Pages and who granted them, or null when the grant is unreadable, expired, or was made for another tenant. */
+  openGrant(token: string, tenantId: string, now = Date.now()): PageGrant | null {
     const payload = this.open<GrantPayload>(token, GRANT);
     if (!payload || payload.t !== tenantId || payload.e <= now || !Array.isArray(payload.pages)) return null;
-    return payload.pages;
+    return { pages: payload.pages, ...(typeof payload.u === 'string' && payload.u ? { grantedByUserId: payload.u } : {}) };
   }
 
   private open<T extends { p: string }>(token: string, purpose: string): T | null {

@@ -88,7 +88,7 @@ export function buildOnboarding(deps: OnboardingDeps): Onboarding {
     installations,
     tenants: deps.tenants,
     audit: deps.audit,
-    signup: (inst, session) => completeEmbeddedSignup({ graph: deps.graph, oauth: needsApp(), installer }, inst, session),
+    signup: (inst, session) => completeEmbeddedSignup({ graph: deps.graph, oauth: needsApp(), installer, appSecret: config.meta.appSecret }, inst, session),
     authorizePages: (tenantId, code) => authorizePages({ graph: deps.graph, oauth: needsApp(), installer, tokens }, tenantId, code),
     connectPages: (inst, grant, choices) => connectPages({ graph: deps.graph, oauth: needsApp(), installer, tokens }, inst, grant, choices),
     log: log.child({ component: 'connect-page' }),

@@ -2,18 +2,21 @@
  * Facebook Login for Business for Pages and Instagram, server side, in two steps so the admin chooses:
  *
  *   authorize: login code → user token → long-lived user token (Page tokens read with a long-lived token do not
- *              expire) → GET /me/accounts (each Page with its token and linked Instagram account). The Pages go
- *              back to the page, and their tokens inside a sealed grant (connect-links.ts), never in clear.
+ *              expire) → GET /me?fields=id (who logged in: the app-scoped user id, the one Meta's Deauthorize and
+ *              Data Deletion callbacks name) → GET /me/accounts (each Page with its token and linked Instagram
+ *              account). The Pages go back to the page; their tokens and the user id inside a sealed grant
+ *              (connect-links.ts), never in clear.
  *   connect:   for each chosen Page, the Page is subscribed to the app's webhook fields
  *              (POST /{page-id}/subscribed_apps), its Instagram account is confirmed
  *              (GET /{page-id}?fields=instagram_business_account), and a Messenger and/or Instagram connection
- *              is placed into the tenant's Chatwoot installation with the Page token.
+ *              is placed into the tenant's Chatwoot installation with the Page token and who granted it.
  * One Page failing does not stop the others; each result says in plain words what happened.
  */
 import type { GraphClient } from '../channels/meta/graph-client';
 import type { ChatwootInstallation } from '../store/chatwoot-installations';
 import type { ChatwootInstaller, PlacedConnection } from './chatwoot-installer';
 import type { ConnectTokens, GrantedPage } from './connect-links';
+import { FACEBOOK_ID } from '../channels/meta/signed-request';
 import { OnboardingError, fromGraph } from './errors';
 import type { MetaOAuth } from './meta-oauth';
 
@@ -50,6 +53,12 @@ export async function authorizePages(deps: PageConnectDeps, tenantId: string, co
   });
   const { accessToken } = await deps.oauth.longLivedUserToken(short.accessToken)
     .catch((err: unknown) => { throw fromGraph('making the login last (long-lived token)', err); });
+  // Read with the person's own token, so it is their app-scoped id: what Meta's callbacks name when they leave.
+  const me = await deps.graph.get<{ id?: unknown }>('me', accessToken, { fields: 'id' })
+    .catch((err: unknown) => { throw fromGraph('reading who logged in to Facebook', err); });
+  if (typeof me.id !== 'string' || !FACEBOOK_ID.test(me.id)) {
+    throw new OnboardingError('no_user_id', 'Facebook did not say who logged in, so this bridge cannot record who granted the Pages. Nothing was connected; click "Connect Pages" again.', 'upstream_failed', `GET /me answered id ${JSON.stringify(me.id)}`);
+  }
 
   const granted: GrantedPage[] = [];
   let after: string | undefined;
@@ -70,7 +79,7 @@ export async function authorizePages(deps: PageConnectDeps, tenantId: string, co
   }
   return {
     pages: granted.map(({ token: _token, ...shown }) => shown),
-    grant: deps.tokens.sealGrant(tenantId, granted),
+    grant: deps.tokens.sealGrant(tenantId, { pages: granted, grantedByUserId: me.id }),
   };
 }
 
@@ -89,10 +98,11 @@ export interface PageOutcome {
 }
 
 export async function connectPages(deps: PageConnectDeps, inst: ChatwootInstallation, grant: string, choices: PageChoice[]): Promise<PageOutcome[]> {
-  const granted = deps.tokens.openGrant(grant, inst.tenantId);
-  if (!granted) {
+  const opened = deps.tokens.openGrant(grant, inst.tenantId);
+  if (!opened) {
     throw new OnboardingError('grant_expired', 'The list of Pages is too old (it lasts ten minutes) or was not made for this link. Click "Connect Pages" again.', 'invalid_request');
   }
+  const { pages: granted, grantedByUserId } = opened;
   const outcomes: PageOutcome[] = [];
   for (const choice of choices) {
     const page = granted.find((p) => p.id === choice.pageId);
@@ -106,7 +116,7 @@ export async function connectPages(deps: PageConnectDeps, inst: ChatwootInstalla
         .catch((err: unknown) => { throw fromGraph(`subscribing the Page "${page.name}" to this bridge's webhooks`, err); });
       if (choice.messenger) {
         outcome.connected.push(summary('messenger', await deps.installer.place(inst, {
-          tenantId: inst.tenantId, channel: 'messenger', businessId: page.id, metaToken: page.token, name: `Messenger ${page.name}`,
+          tenantId: inst.tenantId, channel: 'messenger', businessId: page.id, metaToken: page.token, grantedByUserId, name: `Messenger ${page.name}`,
         })));
       }
       if (choice.instagram) {
@@ -116,7 +126,7 @@ export async function connectPages(deps: PageConnectDeps, inst: ChatwootInstalla
         if (!igId) throw new OnboardingError('no_instagram', `The Page "${page.name}" has no Instagram professional account linked. Link one in the Page's settings, then connect again.`, 'invalid_request');
         const username = page.instagram?.id === igId ? page.instagram.username : undefined;
         outcome.connected.push(summary('instagram', await deps.installer.place(inst, {
-          tenantId: inst.tenantId, channel: 'instagram', businessId: igId, metaToken: page.token, options: { tokenKind: 'page' },
+          tenantId: inst.tenantId, channel: 'instagram', businessId: igId, metaToken: page.token, grantedByUserId, options: { tokenKind: 'page' },
           name: `Instagram ${username ? `@${username}` : page.name}`,
         })));
       }

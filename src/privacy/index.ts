@@ -1,8 +1,8 @@
 /**
  * Wiring of privacy (issue 9): erasure on demand (connections, tenants, one end user), Meta's Deauthorize and Data
- * Deletion callbacks, the tenant's privacy settings. The composition root adds one call, two routers and three
- * hooks. No I/O here: it only builds objects from what the bridge already has. What is stored where and for how
- * long: PRIVACY.md (generated from src/privacy/inventory.ts and the retention settings).
+ * Deletion callbacks and WhatsApp's own revocation webhook, the tenant's privacy settings. The composition root adds
+ * one call, two routers and four hooks. No I/O here: it only builds objects from what the bridge already has. What
+ * is stored where and for how long: PRIVACY.md (generated from src/privacy/inventory.ts and the retention settings).
  */
 import type { Router } from 'express';
 import type Bull from 'bull';
@@ -10,6 +10,8 @@ import type Redis from 'ioredis';
 import type { Model } from 'mongoose';
 import type { Config } from '../config';
 import type { ConnectionRecord, ConnectionRepository } from '../store/connections';
+import type { AccessRevokedEvent } from '../core/events';
+import type { AccessRevokedOutcome } from '../core/granting-user';
 import type { TenantRepository } from '../store/tenants';
 import type { AuditLog } from '../store/audit';
 import type { DeletionRequestRepository } from '../store/deletion-requests';
@@ -51,6 +53,8 @@ export interface Privacy {
   eraseTenantData(tenantId: string): Promise<void>;
   /** POST /meta/data-deletion, GET /meta/data-deletion/:code, POST /meta/deauthorize. */
   metaRouter: Router;
+  /** WhatsApp's account_update PARTNER_APP_UNINSTALLED / PARTNER_REMOVED: that WABA's connections are disconnected. */
+  accessRevoked(event: AccessRevokedEvent): Promise<AccessRevokedOutcome>;
   /** For the admin API's router list (mounted under /admin). */
   adminRouter: Router;
 }
@@ -64,7 +68,7 @@ export function buildPrivacy(deps: PrivacyDeps): Privacy {
     log: log.child({ component: 'erasure' }),
   });
   const granting = new GrantingUserPrivacy({
-    connections: deps.connections, deletionRequests: deps.deletionRequests, audit: deps.audit, onConnectionsChanged: deps.onConnectionsChanged,
+    appId: config.meta.appId, connections: deps.connections, deletionRequests: deps.deletionRequests, audit: deps.audit, onConnectionsChanged: deps.onConnectionsChanged,
   });
   return {
     eraser,
@@ -77,6 +81,7 @@ export function buildPrivacy(deps: PrivacyDeps): Privacy {
       await deps.settings.delete(tenantId);
       await (deps.audit.model as Model<any>).deleteMany({ tenantId });
     },
+    accessRevoked: (event) => granting.accessRevoked(event),
     metaRouter: metaPrivacyRouter({
       appSecret: config.meta.appSecret, publicUrl: config.publicUrl, granting, deletionRequests: deps.deletionRequests,
       isShuttingDown: deps.isShuttingDown, metrics: deps.metrics, log: log.child({ component: 'meta-privacy' }),

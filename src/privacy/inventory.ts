@@ -29,9 +29,9 @@ export const STORED_DATA: readonly StoredData[] = [
   {
     store: 'MongoDB', name: 'connections',
     holds: "one Meta number/Page/account wired to one platform inbox: ids, platform URL, account and inbox ids, health, and what Meta says of the token (kind, expiry, scopes, the WABA/Page ids it is granted for, last check; never the Facebook user's id)",
-    people: "Meta and platform tokens, Fernet-encrypted; the app-scoped id of the Facebook user who granted the Meta token (onboarding only), in clear",
+    people: "Meta and platform tokens, Fernet-encrypted; the app-scoped id of the Facebook user who granted the Meta token (connection page only: Facebook Login, or Embedded Signup with a verified signedRequest), in clear",
     retention: { until: 'deleted' },
-    deletedBy: 'DELETE /admin/connections/:id; tenant deleted. Deauthorize callback: token deleted. Data deletion callback: token and user id deleted',
+    deletedBy: 'DELETE /admin/connections/:id; tenant deleted. Deauthorize callback: token deleted. Data deletion callback: token and user id deleted. WhatsApp account_update PARTNER_APP_UNINSTALLED / PARTNER_REMOVED: token deleted. A new token from the connection page: the user id replaced or removed',
   },
   {
     store: 'MongoDB', name: 'tenants',

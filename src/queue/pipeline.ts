@@ -7,7 +7,7 @@
 import Bull from 'bull';
 import type Redis from 'ioredis';
 import { createHash } from 'node:crypto';
-import type { InboundEvent, ParsedDelivery } from '../core/events';
+import type { AccessRevokedEvent, InboundEvent, ParsedDelivery } from '../core/events';
 import type { ChannelRegistry } from '../channels/channel';
 import type { ConnectionDirectory } from '../core/connection-directory';
 import type { InboundRelay } from '../core/relay-inbound';
@@ -79,6 +79,11 @@ export interface PipelineDeps {
   metrics: Metrics;
   log: Logger;
   laneRedis: Redis;
+  /**
+   * This app lost a WhatsApp Business Account (account_update PARTNER_APP_UNINSTALLED / PARTNER_REMOVED): its
+   * connections are disconnected (src/core/granting-user.ts). Must be safe to repeat.
+   */
+  onAccessRevoked(event: AccessRevokedEvent): Promise<{ connections: number; disconnected: number; ignored?: string }>;
 }
 
 function customerKeyOf(event: InboundEvent): string {
@@ -134,6 +139,10 @@ export class Pipeline {
    * the enqueue time, or when a routing lookup fails. Only the Redis write is timed: a routing lookup on a cold
    * database connection may take a few seconds and is still far inside Meta's patience, whereas a 503 costs a
    * redelivery minutes later.
+   *
+   * A revocation (this app taken off a WABA) is not a customer's event and has no lane: it is done here, before
+   * the answer, like the routing lookups (a few database writes, for an event a business sends rarely). If it
+   * fails the answer is 503 and Meta delivers it again; doing it twice changes nothing.
    */
   async enqueueWebhook(raw: Buffer, receivedAt: number): Promise<void> {
     const client = this.drains.client as unknown as Redis;
@@ -181,6 +190,13 @@ export class Pipeline {
     for (const oddity of parsed.oddities) {
       metrics.oddities.inc({ channel: channel.kind });
       log.info('delivery part that is not a customer event', { businessId: oddity.businessId ? maskPhone(oddity.businessId) : undefined, reason: oddity.reason });
+    }
+    for (const revoked of parsed.revocations ?? []) {
+      const outcome = await this.deps.onAccessRevoked(revoked).catch((err: unknown) => {
+        throw new QueueUnavailable(`disconnecting the connections of a revoked account failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      log.info(outcome.ignored ? 'account revocation not acted on' : 'account revoked by the business: its connections are disconnected',
+        { event: revoked.event, wabaId: revoked.wabaId, ...outcome });
     }
     const entries: LaneEntry[] = [];
     for (const event of parsed.events) {

@@ -80,6 +80,8 @@ interface ConnectionDoc {
   wabaId?: string;
   /** Absent once the connection is disconnected (the token deleted). */
   metaToken?: SealedSecret;
+  /** When metaToken was last given (created, or replaced): a revocation Meta reports from before it is stale. */
+  tokenSetAt?: Date;
   grantedByUserId?: string;
   options?: ChannelOptions;
   platform: PlatformDoc;
@@ -102,7 +104,8 @@ export interface ConnectionRecord<K extends PlatformKind = PlatformKind> {
   metaToken: string;
   /**
    * The app-scoped Facebook user id of who granted the Meta token, for connections made through Facebook Login
-   * or Embedded Signup: what Meta's Deauthorize and Data Deletion callbacks name. Absent for tokens pasted in.
+   * (GET /me with the person's token) or Embedded Signup (a verified signedRequest, when the SDK gave one): what
+   * Meta's Deauthorize and Data Deletion callbacks name. Absent for tokens pasted in.
    */
   grantedByUserId?: string;
   options?: ChannelOptions;
@@ -110,6 +113,8 @@ export interface ConnectionRecord<K extends PlatformKind = PlatformKind> {
   health: ConnectionHealth;
   /** What Meta last said about the token: kind, expiry, scopes, last check, why not ok. Never the token. */
   token?: TokenDetails;
+  /** When the token was last given (created or replaced; not when renewed); absent for records from before it was kept. */
+  tokenSetAt?: Date;
   createdAt: Date;
 }
 
@@ -173,6 +178,7 @@ const connectionSchema = new Schema<ConnectionDoc>(
     businessId: { type: String, required: true },
     wabaId: String,
     metaToken: { type: sealedSecret, required: connected },
+    tokenSetAt: { type: Date, required: false },
     grantedByUserId: { type: String, required: false },
     options: {
       humanAgentTag: { type: Boolean, required: false },
@@ -228,6 +234,7 @@ export class ConnectionRepository {
       platform: this.openPlatform(doc.platform),
       health: doc.health,
       token: tokenDetailsOf(doc.token),
+      tokenSetAt: doc.tokenSetAt ?? undefined,
       createdAt: doc.createdAt,
     };
   }
@@ -273,6 +280,7 @@ export class ConnectionRepository {
       businessId: input.businessId,
       wabaId: input.wabaId,
       metaToken: this.seal(input.metaToken),
+      tokenSetAt: new Date(),
       grantedByUserId: input.grantedByUserId,
       options: optionsOf(input.options),
       platform: this.sealPlatform(input.platform),
@@ -341,6 +349,12 @@ export class ConnectionRepository {
     return docs.map((d) => this.open(d));
   }
 
+  /** The WhatsApp connections of one WhatsApp Business Account (every tenant's: the WABA is what lost access). */
+  async ofWaba(wabaId: string): Promise<ConnectionRecord[]> {
+    const docs = await this.model.find({ channel: 'whatsapp', wabaId }).lean<ConnectionDoc[]>();
+    return docs.map((d) => this.open(d));
+  }
+
   /** The Messenger and Instagram connections of one Page or Instagram account. */
   async ofPage(pageId: string): Promise<ConnectionRecord[]> {
     const docs = await this.model.find({ businessId: pageId, channel: { $in: ['messenger', 'instagram'] } }).lean<ConnectionDoc[]>();
@@ -365,17 +379,20 @@ export class ConnectionRepository {
   /**
    * Onboarding again (a new Meta token from Embedded Signup or Login) or moving to a new Chatwoot inbox: the
    * given parts are replaced, sealed here like at creation. A new Meta token makes the connection healthy again.
+   * `grantedByUserId: null` removes who granted the token (a new token nobody known granted); left out, it stays.
    */
-  async update(id: string, changes: { metaToken?: string; grantedByUserId?: string; platform?: PlatformSettings; wabaId?: string; name?: string }): Promise<ConnectionRecord | null> {
+  async update(id: string, changes: { metaToken?: string; grantedByUserId?: string | null; platform?: PlatformSettings; wabaId?: string; name?: string }): Promise<ConnectionRecord | null> {
     const set: Record<string, unknown> = {};
     // What was known about the old token is dropped with it: the token lifecycle inspects the new one.
     const unset: Record<string, 1> = changes.metaToken !== undefined ? { token: 1 } : {};
-    if (changes.metaToken !== undefined) Object.assign(set, { metaToken: this.seal(changes.metaToken), health: 'ok' });
+    if (changes.metaToken !== undefined) Object.assign(set, { metaToken: this.seal(changes.metaToken), tokenSetAt: new Date(), health: 'ok' });
     if (changes.platform !== undefined) set.platform = this.sealPlatform(changes.platform);
-    if (changes.grantedByUserId !== undefined) set.grantedByUserId = changes.grantedByUserId;
+    if (changes.grantedByUserId === null) unset.grantedByUserId = 1;
+    else if (changes.grantedByUserId !== undefined) set.grantedByUserId = changes.grantedByUserId;
     if (changes.wabaId !== undefined) set.wabaId = changes.wabaId;
     if (changes.name !== undefined) set.name = changes.name;
-    if (Object.keys(set).length > 0) await this.model.updateOne({ _id: id }, { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) });
+    const hasUnset = Object.keys(unset).length > 0;
+    if (Object.keys(set).length > 0 || hasUnset) await this.model.updateOne({ _id: id }, { ...(Object.keys(set).length > 0 ? { $set: set } : {}), ...(hasUnset ? { $unset: unset } : {}) });
     return this.findById(id);
   }
 }

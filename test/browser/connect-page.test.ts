@@ -7,17 +7,18 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { ACCOUNT_ID } from '../support/harness';
+import { ACCOUNT_ID, APP_SECRET } from '../support/harness';
 import { launchChromium } from '../support/browser';
 import { ES_CONFIG_ID, META_APP_ID, PAGES_CONFIG_ID, startOnboardingHarness, type OnboardingHarness } from '../support/onboarding';
-import { loginDialogHtml, startFakeFacebookSdk, type FakeFacebookSdk, type LoginScenario } from '../fakes/facebook-sdk';
+import { startFakeFacebookSdk, type FakeFacebookSdk, type LoginScenario } from '../fakes/facebook-sdk';
 
 describe('channel connection page in Chromium', () => {
   let o: OnboardingHarness;
   let sdk: FakeFacebookSdk;
   let browser: Browser;
   before(async () => {
-    sdk = await startFakeFacebookSdk();
+    // Its logins carry a signedRequest signed with the app secret the bridge verifies with.
+    sdk = await startFakeFacebookSdk({ appSecret: APP_SECRET });
     o = await startOnboardingHarness({ env: { FACEBOOK_SDK_URL: sdk.sdkUrl } });
     browser = await launchChromium();
   });
@@ -35,12 +36,12 @@ describe('channel connection page in Chromium', () => {
     // Registered last, so it wins over the catch-all (Playwright runs matching routes newest first).
     await context.route('https://www.facebook.com/**', (route) => {
       dialogs.push(new URL(route.request().url()));
-      return route.fulfill({ status: 200, contentType: 'text/html', body: loginDialogHtml(scenario) });
+      return route.fulfill({ status: 200, contentType: 'text/html', body: sdk.dialogHtml(scenario) });
     });
     return { context, dialogs };
   }
 
-  test('when "Connect WhatsApp" is clicked and Embedded Signup finishes, then the connection is stored, the app subscribed and the Chatwoot inbox created, with no cookie but the CSRF one', async () => {
+  test('when "Connect WhatsApp" is clicked and Embedded Signup finishes, then the connection is stored with who signed up, the app subscribed and the Chatwoot inbox created, with no cookie but the CSRF one', async () => {
     const { h } = o;
     const wabaId = '402290129349901';
     const phoneNumberId = '506540352249901';
@@ -49,9 +50,12 @@ describe('channel connection page in Chromium', () => {
     const { context, dialogs } = await contextWith({
       session: { type: 'WA_EMBEDDED_SIGNUP', event: 'FINISH', data: { phone_number_id: phoneNumberId, waba_id: wabaId, business_id: '1000000000001' }, version: '3' },
       code,
+      userId: '10160000000000301',
     });
     try {
       const page = await context.newPage();
+      const posted: string[] = [];
+      page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/whatsapp')) posted.push(r.postData() ?? ''); });
       await page.goto(await o.connectLink());
       await page.locator('#connect-whatsapp:enabled').click({ timeout: 20_000 });
       const result = page.locator('[data-testid="whatsapp-result"]');
@@ -78,6 +82,12 @@ describe('channel connection page in Chromium', () => {
       const inbox = h.chatwoot.updateInbox(ACCOUNT_ID, conn.platform.inboxId, {});
       assert.equal(inbox.name, 'WhatsApp Corner Shop …7777');
       assert.equal(inbox.webhookUrl, `${h.baseUrl}/webhooks/chatwoot/${conn.id}`);
+      // The page posted the login's signedRequest (never the bare userID), and the bridge kept whom it names.
+      assert.equal(posted.length, 1);
+      const body = JSON.parse(posted[0]!) as Record<string, unknown>;
+      assert.equal(typeof body.signedRequest, 'string');
+      assert.equal('userID' in body || 'userId' in body, false);
+      assert.equal((await h.bridge!.connections!.findById(conn.id))!.grantedByUserId, '10160000000000301');
 
       // The page set one cookie, the CSRF state, and nothing else did.
       const cookies = await context.cookies();

@@ -2,17 +2,21 @@
  * The channel connection page over plain HTTP (the browser test drives the same flow in Chromium): links that
  * expire and cannot be forged, the one CSRF cookie and its echo, the page's headers, WhatsApp Embedded Signup's
  * server side (code → token → subscribe → register → inbox → stored) and its failures in plain words, and
- * Facebook Pages with Instagram. The Graph and Chatwoot fakes refuse what Meta and Chatwoot refuse.
+ * Facebook Pages with Instagram. Then what Meta later says about what was connected: each connection records who
+ * granted its token (GET /me for a Login, a verified signedRequest for Embedded Signup), so that person's
+ * Deauthorize callback finds it, and WhatsApp's account_update PARTNER_APP_UNINSTALLED disconnects a WABA's
+ * numbers. The Graph and Chatwoot fakes refuse what Meta and Chatwoot refuse.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import mongoose from 'mongoose';
-import { ACCOUNT_ID, eventually, type Harness } from '../support/harness';
+import { ACCOUNT_ID, ADMIN_KEY, APP_SECRET, eventually, type Harness } from '../support/harness';
 import { change, delivery, textMessage, wamid } from '../support/wa-payloads';
 import { CW_ADMIN_TOKEN, META_APP_ID, startOnboardingHarness, type OnboardingHarness } from '../support/onboarding';
 import { ConnectTokens } from '../../src/onboarding/connect-links';
 import { Sealer } from '../../src/queue/sealed';
 import { KeyRing } from '../../src/crypto/keyring';
+import { signRequest } from '../../src/channels/meta/signed-request';
 
 type Json = Record<string, any>;
 
@@ -220,6 +224,161 @@ describe('channel connection page (HTTP)', () => {
     const stolen = await post(other, '/pages/connect', { grant: authorized.json.grant, pages: [{ pageId: '771000000001', messenger: true, instagram: false }] });
     assert.equal(stolen.status, 400);
     assert.match(stolen.json.error.message, /too old .* or was not made for this link/);
+  });
+
+  const now = () => Math.floor(Date.now() / 1000);
+  const stored = async (id: string) => (await h.bridge!.connections!.findById(id))!;
+  /** Meta's Deauthorize callback for this app-scoped user, signed like Meta signs it. */
+  const deauthorize = (userId: string) => fetch(`${h.baseUrl}/meta/deauthorize`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ signed_request: signRequest({ algorithm: 'HMAC-SHA256', issued_at: now(), user_id: userId }, APP_SECRET) }).toString(),
+  });
+
+  test('when Pages are connected through Facebook Login, then each connection records who logged in, and their Deauthorize disconnects exactly those', async () => {
+    const U = '10160000000000101';
+    const W = '10160000000000102';
+    h.graph.onboarding.addPage({ id: '771000000011', name: 'Tea Room', instagram: { id: '17841400000000011', username: 'tearoom' } });
+    h.graph.onboarding.addPage({ id: '771000000012', name: 'Dry Cleaner' });
+    const connect = async (userId: string, pageId: string, instagram: boolean) => {
+      const page = await openPage(await o.connectLink());
+      const authorized = await post(page, '/pages/authorize', { code: h.graph.onboarding.issueUserCode({ pageIds: [pageId], userId }) });
+      assert.equal(authorized.status, 200, JSON.stringify(authorized.json));
+      assert.ok(!JSON.stringify(authorized.json).includes(userId), 'the user id travels only inside the sealed grant');
+      const connected = await post(page, '/pages/connect', { grant: authorized.json.grant, pages: [{ pageId, messenger: true, instagram }] });
+      assert.equal(connected.status, 200, JSON.stringify(connected.json));
+      return (connected.json.results[0].connected as Json[]).map((c) => c.connectionId as string);
+    };
+    const byU = await connect(U, '771000000011', true);
+    const byW = await connect(W, '771000000012', false);
+    assert.equal(byU.length, 2, 'Messenger and Instagram');
+    for (const id of byU) assert.equal((await stored(id)).grantedByUserId, U);
+    assert.equal((await stored(byW[0]!)).grantedByUserId, W);
+    // Asked with the person's long-lived user token, never a Page token.
+    const me = h.graph.requests.filter((r) => r.path.endsWith('/me') && r.method === 'GET');
+    const longLived = h.graph.issuedTokens.filter((i) => i.via === 'fb_exchange_token').map((i) => i.to);
+    assert.ok(me.length >= 2 && me.every((r) => longLived.includes(String(r.headers.authorization).replace(/^Bearer /, ''))));
+    assert.deepEqual(me.map((r) => r.query.fields), me.map(() => 'id'));
+
+    const res = await deauthorize(U);
+    assert.equal(res.status, 200);
+    for (const id of byU) {
+      const conn = await stored(id);
+      assert.equal(conn.health, 'disconnected');
+      assert.equal(conn.metaToken, '', "U's Page token is deleted");
+    }
+    const other = await stored(byW[0]!);
+    assert.equal(other.health === 'disconnected', false, "W's connection is untouched");
+    assert.ok(other.metaToken.startsWith('EAAP-'), "W's token stays");
+    const audit = (await o.admin('GET', '/audit?action=meta.deauthorize')).json.events as Json[];
+    assert.deepEqual(audit.map((e) => e.target.id).sort(), [...byU].sort());
+
+    // The Page connected again by another admin: their token and their id replace U's, and the connection works again.
+    const again = await connect(W, '771000000011', true);
+    assert.deepEqual([...again].sort(), [...byU].sort(), 'the same connections');
+    for (const id of byU) {
+      const conn = await stored(id);
+      assert.equal(conn.grantedByUserId, W);
+      assert.notEqual(conn.health, 'disconnected');
+    }
+  });
+
+  test('when Embedded Signup posts a signedRequest, then a valid one records who signed up, and a tampered one is refused before the code is spent', async () => {
+    const U = '10160000000000201';
+    const a = businessAccount();
+    const page = await openPage(await o.connectLink());
+    const session = { code: a.code, event: 'FINISH', wabaId: a.wabaId, phoneNumberId: a.phoneNumberId };
+    const payload = { algorithm: 'HMAC-SHA256', code: a.code, issued_at: now(), user_id: U };
+    const [signature] = signRequest({ ...payload, user_id: '10160000000000999' }, APP_SECRET).split('.');
+    const tampered: Array<[string, string]> = [
+      ['signed with another secret', signRequest(payload, 'not-the-app-secret')],
+      ['with a changed payload', `${signature}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`],
+      ['naming no user', signRequest({ algorithm: 'HMAC-SHA256', issued_at: now(), user_id: 0, profile_id: '771000000011' }, APP_SECRET)],
+    ];
+    for (const [why, signedRequest] of tampered) {
+      const refused = await post(page, '/whatsapp', { ...session, signedRequest });
+      assert.equal(refused.status, 400, why);
+      assert.match(refused.json.error.message, /^Facebook's login answer did not verify .*nothing was connected/, why);
+    }
+    const bare = await post(page, '/whatsapp', { ...session, userID: U });
+    assert.equal(bare.status, 400, "a browser's bare userID is not taken");
+    assert.equal(h.graph.requests.filter((r) => r.path.endsWith('/oauth/access_token') && r.query.code === a.code).length, 0, 'the code was never spent');
+    assert.deepEqual(h.graph.onboarding.subscribedApps(a.wabaId), []);
+    assert.ok(!((await o.admin('GET', '/connections')).json.connections as Json[]).some((c) => c.businessId === a.phoneNumberId), 'nothing connected');
+
+    const res = await post(page, '/whatsapp', { ...session, signedRequest: signRequest(payload, APP_SECRET) });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    const conn = await stored(res.json.connection.id);
+    assert.equal(conn.grantedByUserId, U);
+    assert.notEqual(conn.grantedByUserId, h.graph.onboarding.systemUserIdOf(a.code), "not the business token's system user");
+
+    // Signed up again without one (whether Meta's SDK gives one in this flow is unconfirmed): the new token's
+    // granter is unknown, so U no longer stands beside it.
+    const again = await post(page, '/whatsapp', { code: h.graph.onboarding.issueBusinessCode({ wabaIds: [a.wabaId] }), event: 'FINISH', wabaId: a.wabaId, phoneNumberId: a.phoneNumberId });
+    assert.equal(again.status, 200, JSON.stringify(again.json));
+    assert.equal((await stored(res.json.connection.id)).grantedByUserId, undefined);
+  });
+
+  test('when Meta reports PARTNER_APP_UNINSTALLED for a WABA, then its numbers are disconnected and audited, another tenant\'s WABA is untouched, and a redelivery changes nothing', async () => {
+    // WABA X with two numbers in this tenant, WABA Y in another tenant; both onboarded through Embedded Signup.
+    seq += 1;
+    const X = `20229012935${String(seq).padStart(4, '0')}`;
+    const xNumbers = [`30654035225${String(seq).padStart(4, '0')}`, `30654035226${String(seq).padStart(4, '0')}`];
+    h.graph.onboarding.addBusinessAccount({ id: X, numbers: xNumbers.map((id, i) => ({ id, displayPhoneNumber: `+1 555-020-${i}${String(seq).padStart(3, '0')}`, verifiedName: `X shop ${i}` })) });
+    const page = await openPage(await o.connectLink());
+    const xIds: string[] = [];
+    for (const phoneNumberId of xNumbers) {
+      const res = await post(page, '/whatsapp', { code: h.graph.onboarding.issueBusinessCode({ wabaIds: [X] }), event: 'FINISH', wabaId: X, phoneNumberId });
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+      xIds.push(res.json.connection.id);
+    }
+    const y = businessAccount();
+    const other = await startOtherTenantPage();
+    const yRes = await post(other, '/whatsapp', { code: y.code, event: 'FINISH', wabaId: y.wabaId, phoneNumberId: y.phoneNumberId });
+    assert.equal(yRes.status, 201, JSON.stringify(yRes.json));
+    const yId = yRes.json.connection.id as string;
+    const ownBefore = await stored(h.connectionId);
+
+    // entry.time has whole seconds: let a second pass so the event is plainly later than the tokens given above.
+    await new Promise((r) => setTimeout(r, 1100));
+    const accountUpdate = (event: string, wabaInfo: Json, entryId: string) => ({
+      object: 'whatsapp_business_account',
+      entry: [{ id: entryId, time: now(), changes: [{ field: 'account_update', value: { event, waba_info: wabaInfo } }] }],
+    });
+    // entry.id names Y on purpose: only waba_info.waba_id says which account lost the app.
+    const uninstalled = accountUpdate('PARTNER_APP_UNINSTALLED', { waba_id: X, owner_business_id: '2329417887457253' }, y.wabaId);
+    for (let delivery = 1; delivery <= 2; delivery++) {
+      const res = await h.postWebhook(uninstalled);
+      assert.equal(res.status, 200, `delivery ${delivery}`);
+      for (const id of xIds) {
+        const conn = await stored(id);
+        assert.equal(conn.health, 'disconnected', `delivery ${delivery}`);
+        assert.equal(conn.metaToken, '', 'the business token is deleted');
+      }
+      const audit = (await o.admin('GET', '/audit?action=meta.partner_app_uninstalled')).json.events as Json[];
+      assert.deepEqual(audit.map((e) => e.target.id).sort(), [...xIds].sort(), `one audit event per connection after delivery ${delivery}`);
+      assert.ok(audit.every((e) => e.actor === 'meta' && e.details.tokenDeleted === true));
+    }
+    const stillY = await stored(yId);
+    assert.notEqual(stillY.health, 'disconnected');
+    assert.ok(stillY.metaToken.startsWith('EAAB-'), "the other tenant's token stays");
+    const own = await stored(h.connectionId);
+    assert.notEqual(own.health, 'disconnected', 'a connection of a third WABA is untouched');
+    assert.equal(own.metaToken, ownBefore.metaToken);
+
+    // Other account_update events keep today's behaviour, and an uninstall naming another app is not about this one.
+    assert.equal((await h.postWebhook(accountUpdate('PARTNER_ADDED', { waba_id: y.wabaId }, y.wabaId))).status, 200);
+    assert.equal((await h.postWebhook(accountUpdate('PARTNER_APP_UNINSTALLED', { waba_id: y.wabaId, partner_app_id: '999999999999' }, y.wabaId))).status, 200);
+    assert.ok((await stored(yId)).metaToken.startsWith('EAAB-'));
+    const everyAudit = await fetch(`${h.baseUrl}/admin/audit?limit=1000`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } }).then((r) => r.json()) as Json;
+    assert.ok(!(everyAudit.events as Json[]).some((e) => e.target?.id === yId && e.action.startsWith('meta.')), 'nothing Meta-driven happened to Y');
+
+    // Signing the number up again brings it back, and a late redelivery of the old uninstall does not undo that.
+    await new Promise((r) => setTimeout(r, 1100));
+    const back = await post(page, '/whatsapp', { code: h.graph.onboarding.issueBusinessCode({ wabaIds: [X] }), event: 'FINISH', wabaId: X, phoneNumberId: xNumbers[0] });
+    assert.equal(back.status, 200, JSON.stringify(back.json));
+    assert.notEqual((await stored(xIds[0]!)).health, 'disconnected');
+    assert.equal((await h.postWebhook(uninstalled)).status, 200);
+    assert.notEqual((await stored(xIds[0]!)).health, 'disconnected', 'an uninstall from before the reconnect, delivered again, changes nothing');
   });
 
   /** Another tenant of the same bridge, with its own installation and page. */

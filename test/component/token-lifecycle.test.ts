@@ -197,6 +197,7 @@ describe('token lifecycle: a token Meta will not renew', () => {
     assert.equal(put.json.token.expiresAt, 'never');
     assert.equal(put.json.exchanged, false);
     assert.ok(!put.text.includes(fresh));
+    assert.equal((await h.bridge!.connections!.findById(h.connectionId))?.grantedByUserId, undefined, 'a system user token names no person');
     const again = await customerWrites(h, 'back to normal');
     h.chatwoot.createAgentReply(ACCOUNT_ID, again.conversationId, { content: 'works again' });
     await eventually(() => assert.ok(h.graph.sent.some((s) => s.to === `+${again.from}`)), 30_000);
@@ -205,8 +206,10 @@ describe('token lifecycle: a token Meta will not renew', () => {
   test('when a token has expired, then the job marks needs_reauth with the date', async () => {
     const expired = 'EAAG-expired-user-token-0123456789';
     h.graph.addToken(expired, { phoneNumberIds: [(await connection(h)).businessId] });
-    h.graph.setTokenMeta(expired, { type: 'USER', expiresAt: Date.now() + 3 * DAY_MS, renewal: 'same', ...WA_SCOPES });
+    h.graph.setTokenMeta(expired, { type: 'USER', expiresAt: Date.now() + 3 * DAY_MS, renewal: 'same', userId: '10000000000042', ...WA_SCOPES });
     assert.equal((await admin(h, 'PUT', `/connections/${h.connectionId}/token`, { accessToken: expired })).status, 200);
+    // A person's token: debug_token names them, and Meta's Deauthorize callback about them will find this connection.
+    assert.equal((await h.bridge!.connections!.findById(h.connectionId))?.grantedByUserId, '10000000000042');
     h.graph.setTokenMeta(expired, { expiresAt: Date.now() - 1000 });
     const c = await eventually(async () => {
       const got = await connection(h);

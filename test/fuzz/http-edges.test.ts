@@ -114,7 +114,10 @@ describe('fuzzing the HTTP edges', () => {
     redis = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
     pipeline = new Pipeline(
       { redisUrl: services.redisUrl, prefix, attempts: 3, lockDurationMs: 30_000, enqueueTimeoutMs: 5_000, backoff: { baseMs: 100, maxMs: 1_000 } },
-      { channels, directory, relay: {} as never, outbound: {} as never, statuses: {} as never, deadLetters: {} as never, sealer, metrics, log: log.child({ component: 'queue' }), laneRedis: redis },
+      {
+        channels, directory, relay: {} as never, outbound: {} as never, statuses: {} as never, deadLetters: {} as never, sealer, metrics, log: log.child({ component: 'queue' }), laneRedis: redis,
+        onAccessRevoked: async () => ({ connections: 0, disconnected: 0 }),
+      },
     );
     await pipeline.drains.isReady();
     // The edge answers 503 until the queue's own connection is ready (right after start-up): wait for it here.

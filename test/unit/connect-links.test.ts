@@ -32,16 +32,18 @@ test('a link that was altered, made with another key, or is a page grant does no
   assert.deepEqual(tokens.openLink(flipped), { invalid: 'unreadable' });
   const other = new ConnectTokens(new Sealer(KeyRing.fromList([FernetKey.generate()])), 600);
   assert.deepEqual(tokens.openLink(other.mintLink(link).token), { invalid: 'unreadable' });
-  const grant = tokens.sealGrant('ten_a', [{ id: '1', name: 'P', token: 'EAAP' }]);
+  const grant = tokens.sealGrant('ten_a', { pages: [{ id: '1', name: 'P', token: 'EAAP' }] });
   assert.deepEqual(tokens.openLink(grant), { invalid: 'unreadable' }, 'a grant is not a link');
   assert.equal(tokens.openGrant(token, 'ten_a'), null, 'a link is not a grant');
 });
 
-test('a page grant opens for its own tenant only, for ten minutes', () => {
+test('a page grant opens for its own tenant only, for ten minutes, with who granted it', () => {
   const now = Date.now();
   const pages = [{ id: '7', name: 'Bakery', token: 'EAAP-x', instagram: { id: '178' } }];
-  const grant = tokens.sealGrant('ten_a', pages, now);
-  assert.deepEqual(tokens.openGrant(grant, 'ten_a', now + 599_000), pages);
+  const grant = tokens.sealGrant('ten_a', { pages, grantedByUserId: '10160000000000042' }, now);
+  assert.deepEqual(tokens.openGrant(grant, 'ten_a', now + 599_000), { pages, grantedByUserId: '10160000000000042' });
+  assert.ok(!grant.includes('10160000000000042'), 'the user id is not readable in the grant');
+  assert.deepEqual(tokens.openGrant(tokens.sealGrant('ten_a', { pages }, now), 'ten_a', now), { pages }, 'a grant without a user id opens without one');
   assert.equal(tokens.openGrant(grant, 'ten_b', now), null);
   assert.equal(tokens.openGrant(grant, 'ten_a', now + 600_000), null);
   assert.ok(!grant.includes('EAAP-x'), 'the Page token is not readable in the grant');

@@ -364,6 +364,32 @@ describe('WhatsApp webhook: behaviour', () => {
     assert.equal(parsed.events[5]?.timestamp, 1750000021000);
   });
 
+  test('when account_update says the app was uninstalled or the partner removed, then the WABA of waba_info (not entry.id) is a revocation, timed by entry.time; other account updates are not', () => {
+    const update = (event: string, wabaInfo: unknown) => ({
+      object: 'whatsapp_business_account',
+      entry: [{ id: '2949482758682047', time: 1744823932, changes: [{ field: 'account_update', value: { event, waba_info: wabaInfo } }] }],
+    });
+    const cases: Array<[string, unknown, unknown[], RegExp]> = [
+      ['PARTNER_APP_UNINSTALLED', { waba_id: '980198427658004', owner_business_id: '2329417887457253' },
+        [{ kind: 'access_revoked', channel: 'whatsapp', wabaId: '980198427658004', event: 'PARTNER_APP_UNINSTALLED', occurredAt: 1744823932000 }],
+        /account update PARTNER_APP_UNINSTALLED for WABA 980198427658004: this app lost access to it$/],
+      ['PARTNER_REMOVED', { waba_id: '980198427658004', partner_app_id: 1234567890123 },
+        [{ kind: 'access_revoked', channel: 'whatsapp', wabaId: '980198427658004', event: 'PARTNER_REMOVED', partnerAppId: '1234567890123', occurredAt: 1744823932000 }],
+        /PARTNER_REMOVED for WABA 980198427658004/],
+      ['PARTNER_APP_UNINSTALLED', { owner_business_id: '2329417887457253' }, [], /without a usable waba_info\.waba_id: .* nothing is disconnected$/],
+      ['PARTNER_APP_UNINSTALLED', { waba_id: '../../me' }, [], /without a usable waba_info\.waba_id/],
+      ['PARTNER_ADDED', { waba_id: '980198427658004' }, [], /account update PARTNER_ADDED for WABA 980198427658004$/],
+      ['ACCOUNT_VIOLATION', undefined, [], /account update ACCOUNT_VIOLATION$/],
+    ];
+    for (const [event, wabaInfo, revocations, oddity] of cases) {
+      const parsed = parseWhatsAppDelivery(update(event, wabaInfo));
+      assert.deepEqual(parsed.events, [], event);
+      assert.deepEqual(parsed.revocations ?? [], revocations, `${event} ${JSON.stringify(wabaInfo)}`);
+      assert.equal(parsed.oddities.length, 1, 'still described for the log');
+      assert.match(parsed.oddities[0]!.reason, oddity);
+    }
+  });
+
   test('when one change carries two customers, then contacts are matched by wa_id / user_id, not by position', () => {
     const parsed = parseWhatsAppDelivery(body([messagesChange({
       contacts: [

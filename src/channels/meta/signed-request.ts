@@ -27,7 +27,7 @@ export interface SignedRequest {
 
 const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 /** Facebook ids are decimal strings; anything else is not one. */
-const FACEBOOK_ID = /^[1-9]\d{0,30}$/;
+export const FACEBOOK_ID = /^[1-9]\d{0,30}$/;
 
 function decode(part: string, what: string): Buffer {
   if (!BASE64URL.test(part)) throw new SignedRequestError(`${what} is not base64url`);

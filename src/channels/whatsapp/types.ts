@@ -219,7 +219,8 @@ export interface WaTemplateStatusValue {
 
 export interface WaAccountUpdateValue {
   event: string;
-  waba_info?: { waba_id?: string; owner_business_id?: string };
+  /** PARTNER_* events: the WABA concerned (use waba_id, not entry.id) and, on some, the partner app. */
+  waba_info?: { waba_id?: string; owner_business_id?: string; partner_app_id?: string; solution_id?: string; solution_partner_business_ids?: string[] };
 }
 
 // ---- reading untrusted input (shared by every Meta channel) ----

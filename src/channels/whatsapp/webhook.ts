@@ -2,10 +2,11 @@
  * WhatsApp Cloud API webhook body → neutral events. Pure (no I/O) and total (never throws).
  * Walks every entry, change, message and status. What is not a customer event — account-level fields,
  * system-level errors, items too broken to route — becomes an Oddity with a readable reason, and the rest
- * of the batch still parses.
+ * of the batch still parses. The two account_update events that mean this app lost a WABA
+ * (PARTNER_APP_UNINSTALLED, PARTNER_REMOVED) are also returned as revocations, for the bridge to act on.
  */
 import type {
-  CustomerRef, DeliveryStatus, InboundEvent, InboundMessageEvent, MetaErrorInfo, Oddity, ParsedDelivery, ReactionEvent, StatusEvent,
+  AccessRevokedEvent, CustomerRef, DeliveryStatus, InboundEvent, InboundMessageEvent, MetaErrorInfo, Oddity, ParsedDelivery, ReactionEvent, StatusEvent,
 } from '../../core/events';
 import { defined, errorFacts, renderContent } from './render';
 import {
@@ -22,6 +23,10 @@ interface Scope {
 }
 
 const STATUSES: ReadonlySet<string> = new Set<DeliveryStatus>(['sent', 'delivered', 'read', 'failed']);
+
+/** account_update events saying this app no longer reaches the WABA (meta-api-notes §2.10, §7.2). */
+const REVOKING_EVENTS: ReadonlySet<string> = new Set<AccessRevokedEvent['event']>(['PARTNER_APP_UNINSTALLED', 'PARTNER_REMOVED']);
+const META_ID = /^\d{1,30}$/;
 
 export function isWhatsAppDelivery(body: unknown): boolean {
   return rec<WaWebhookBody>(body)?.object === WHATSAPP_OBJECT;
@@ -49,16 +54,18 @@ function readEntry(raw: unknown, index: number, out: ParsedDelivery): void {
     out.oddities.push({ reason: `${where}: no changes` });
     return;
   }
-  changes.forEach((change, j) => readChange(change, `${where}, change #${j + 1}`, out));
+  changes.forEach((change, j) => readChange(change, `${where}, change #${j + 1}`, out, toMs(entry?.time)));
 }
 
-function readChange(raw: unknown, where: string, out: ParsedDelivery): void {
+function readChange(raw: unknown, where: string, out: ParsedDelivery, entryTime?: number): void {
   const change = rec<WaChange>(raw);
   const field = word(change?.field);
   const value = rec<WaMessagesValue>(change?.value);
   const businessId = word(rec<WaMetadata>(value?.metadata)?.phone_number_id);
   if (field !== 'messages') {
     out.oddities.push(defined({ businessId, reason: `${where}: ${describeOtherField(field, change?.value)}` }));
+    const revoked = field === 'account_update' ? revocationOf(change?.value) : undefined;
+    if (revoked) (out.revocations ??= []).push(defined({ ...revoked, occurredAt: entryTime }));
     return;
   }
   if (!value || !businessId) {
@@ -96,9 +103,28 @@ function describeOtherField(field: string | undefined, rawValue: unknown): strin
   }
   if (field === 'account_update') {
     const waba = word(rec<{ waba_id: string }>(value?.waba_info)?.waba_id);
-    return `account update ${event}${waba ? ` for WABA ${waba}` : ''}`;
+    const revoking = REVOKING_EVENTS.has(event);
+    if (revoking && !revocationOf(rawValue)) return `account update ${event} without a usable waba_info.waba_id: which account lost this app is unknown, nothing is disconnected`;
+    return `account update ${event}${waba ? ` for WABA ${waba}` : ''}${revoking ? ': this app lost access to it' : ''}`;
   }
   return `"${field ?? '(no field)'}" webhook (${event}) is not a conversation event`;
+}
+
+/** The WABA this app lost, for PARTNER_APP_UNINSTALLED / PARTNER_REMOVED with a WABA id; else undefined. */
+function revocationOf(rawValue: unknown): AccessRevokedEvent | undefined {
+  const value = rec<WaAccountUpdateValue>(rawValue);
+  const event = word(value?.event);
+  if (!event || !REVOKING_EVENTS.has(event)) return undefined;
+  const info = rec<NonNullable<WaAccountUpdateValue['waba_info']>>(value?.waba_info);
+  // waba_info.waba_id only: entry.id can be a partner's business id (meta-api-notes §2.10).
+  const wabaId = word(info?.waba_id);
+  if (!wabaId || !META_ID.test(wabaId)) return undefined;
+  const rawApp = info?.partner_app_id;
+  const partnerAppId = typeof rawApp === 'number' && Number.isSafeInteger(rawApp) ? String(rawApp) : word(rawApp);
+  return defined<AccessRevokedEvent>({
+    kind: 'access_revoked', channel: 'whatsapp', wabaId, event: event as AccessRevokedEvent['event'],
+    partnerAppId: partnerAppId && META_ID.test(partnerAppId) ? partnerAppId : undefined,
+  });
 }
 
 function readMessage(raw: unknown, scope: Scope, label: string): InboundMessageEvent | ReactionEvent | Oddity {

@@ -75,8 +75,13 @@ export function connectionTokenAdminRouter(deps: ConnectionTokenAdminDeps): Rout
     const instagramLogin = conn.channel === 'instagram' && conn.options?.tokenKind === 'instagram_login';
     let token = body.accessToken;
     let exchanged = false;
+    // The new token belongs to whoever made it, not to who granted the old one: for a user's or a Page's token
+    // debug_token names that person (what Meta's Deauthorize and Data Deletion callbacks will name); otherwise
+    // nobody known granted it.
+    let grantedByUserId: string | null = null;
     if (deps.inspector && !instagramLogin) {
       const facts = await vet(deps.inspector, conn, token);
+      if ((facts.kind === 'user' || facts.kind === 'page') && facts.userId) grantedByUserId = facts.userId;
       const shortLived = facts.kind === 'user' && facts.expiresAt !== null && facts.expiresAt.getTime() - Date.now() < SHORT_LIVED_MS;
       if (facts.kind === 'user' && (body.exchange ?? shortLived)) {
         const issued = await deps.inspector.exchangeForLongLived(token).catch((err: unknown) => {
@@ -87,7 +92,7 @@ export function connectionTokenAdminRouter(deps: ConnectionTokenAdminDeps): Rout
         await vet(deps.inspector, conn, token);
       }
     }
-    const updated = await deps.connections.update(conn.id, { metaToken: token });
+    const updated = await deps.connections.update(conn.id, { metaToken: token, grantedByUserId });
     if (!updated) throw new HttpError('not_found', 'no such connection');
     deps.onConnectionsChanged();
     // The same check the job runs, so the stored details and health match what Meta says of the new token.

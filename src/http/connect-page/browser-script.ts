@@ -3,6 +3,8 @@
  * in the browser is exactly this text). It loads the Facebook SDK, runs FB.login with the configuration ids
  * inside the click (so browsers let the Facebook window open), listens for Embedded Signup's session info (only
  * from https://facebook.com or its subdomains), and posts code + session info to the bridge with the CSRF state.
+ * For Embedded Signup it also posts the login's authResponse.signedRequest when the SDK gives one (the bridge
+ * verifies it with the app secret and keeps its user_id as who granted the token); never the bare userID.
  * Whatever fails is shown in the #error line in the bridge's plain words.
  */
 export const CONNECT_SCRIPT = String.raw`(function () {
@@ -99,6 +101,7 @@ export const CONNECT_SCRIPT = String.raw`(function () {
     say('Waiting for the Facebook window…');
     FB.login(function (response) {
       var code = response && response.authResponse && response.authResponse.code;
+      var signedRequest = response && response.authResponse && response.authResponse.signedRequest;
       if (!code) {
         waitForSession(1500).then(function (s) { waButton.disabled = false; fail(cancelText(s)); });
         return;
@@ -112,6 +115,7 @@ export const CONNECT_SCRIPT = String.raw`(function () {
         var body = { code: code, event: s.event, wabaId: String(d.waba_id || '') };
         if (d.phone_number_id) body.phoneNumberId = String(d.phone_number_id);
         if (pin) body.pin = pin;
+        if (typeof signedRequest === 'string' && signedRequest) body.signedRequest = signedRequest;
         return post('/whatsapp', body).then(function (r) {
           say('');
           addResult(r.message, 'whatsapp-result');

@@ -6,6 +6,10 @@
  *   GET  /{phone-number-id}                one number, when the token reaches it
  *   POST /{phone-number-id}/register       { messaging_product: 'whatsapp', pin } (6 digits; PIN mismatch 133005;
  *                                          more than 10 attempts 133016)
+ *   GET  /me                               who the token is: a user token (and a long-lived one made from it) → the
+ *                                          fake user {id, name} its code was issued for; a business token → its
+ *                                          Business Integration System User (not the person who signed up); a Page
+ *                                          token → the Page. ?fields= filters like Graph (default id,name)
  *   GET  /me/accounts                      a user token's Pages, each with its Page token
  *   POST /{page-id}/subscribed_apps        ?subscribed_fields=… (or in the body), Page token
  *   GET  /{page-id}?fields=instagram_business_account
@@ -65,8 +69,15 @@ export interface FakeOnboarding {
   /** A login code as Embedded Signup would give, for a token reaching these WABAs. */
   issueBusinessCode(grant: { wabaIds: string[] }): string;
   addPage(page: FakePage): void;
-  /** A login code as Facebook Login for Business would give, for a user managing these Pages. */
-  issueUserCode(grant: { pageIds: string[] }): string;
+  /**
+   * A login code as Facebook Login for Business would give, for a user managing these Pages. `userId` is the
+   * app-scoped id GET /me answers for its token (a fresh one when not given; read it with userIdOf).
+   */
+  issueUserCode(grant: { pageIds: string[]; userId?: string; name?: string }): string;
+  /** The fake user behind a user code, its token, or a long-lived token made from it. */
+  userIdOf(codeOrToken: string): string | undefined;
+  /** The system user GET /me names for a business token (Embedded Signup): never the person who signed up. */
+  systemUserIdOf(codeOrToken: string): string | undefined;
   subscribedApps(wabaId: string): string[];
   phoneNumber(id: string): FakePhoneNumber | undefined;
   page(id: string): FakePage | undefined;
@@ -90,7 +101,12 @@ export function onboardingApi(hooks: OnboardingHooks): { router: express.Router;
   const pages = new Map<string, FakePage>();
   /** Business tokens → WABAs; user tokens → Pages (and each user token's Page tokens). */
   const businessTokens = new Map<string, Set<string>>();
-  const userTokens = new Map<string, { pageIds: string[]; pageTokens: Map<string, string> }>();
+  const userTokens = new Map<string, { pageIds: string[]; pageTokens: Map<string, string>; userId: string; name: string }>();
+  /** Business tokens → their Business Integration System User. */
+  const systemUsers = new Map<string, { id: string; name: string }>();
+  /** Codes → the token they exchange for, so a test can ask about a code it holds. */
+  const codeTokens = new Map<string, string>();
+  const fakeId = () => `1016${String(randomBytes(6).readUIntBE(0, 6)).padStart(15, '0')}`;
   const pageTokens = new Map<string, string>();
   const issuedTokens: string[] = [];
 
@@ -122,11 +138,25 @@ export function onboardingApi(hooks: OnboardingHooks): { router: express.Router;
   };
 
   const router = express.Router({ mergeParams: true });
+  /** A user token's record, directly or through the long-lived token made from it. */
+  const userOf = (token: string | undefined) => (token ? userTokens.get(token) ?? userTokens.get(hooks.exchangedFrom(token) ?? '') : undefined);
+
+  router.get('/me', (req, res, next) => {
+    const token = authenticate(req);
+    const user = userOf(token);
+    const system = systemUsers.get(token) ?? systemUsers.get(hooks.exchangedFrom(token) ?? '');
+    const pageId = pageTokens.get(token);
+    const who = user ? { id: user.userId, name: user.name }
+      : system ? system
+        : pageId ? { id: pageId, name: pages.get(pageId)?.name ?? pageId }
+          : undefined;
+    if (!who) { next(); return; }
+    res.json(pick({ name: who.name, id: who.id }, req.query.fields, ['name']));
+  });
 
   router.get('/me/accounts', (req, res, next) => {
-    const token = bearer(req);
     // A long-lived token manages what the user token it was made from did.
-    const user = token ? userTokens.get(token) ?? userTokens.get(hooks.exchangedFrom(token) ?? '') : undefined;
+    const user = userOf(bearer(req));
     if (!user) { next(); return; }
     const data = user.pageIds.map((id) => pages.get(id)).filter((p): p is FakePage => Boolean(p)).map((p) => {
       let pageToken = user.pageTokens.get(p.id);
@@ -226,6 +256,8 @@ export function onboardingApi(hooks: OnboardingHooks): { router: express.Router;
       const code = `AQB${randomBytes(24).toString('base64url')}`;
       const token = newToken('EAAB-');
       businessTokens.set(token, new Set(grant.wabaIds));
+      systemUsers.set(token, { id: fakeId(), name: 'Bridge test app system user' });
+      codeTokens.set(code, token);
       hooks.grantNumbers(token, grant.wabaIds.flatMap((w) => [...(wabas.get(w)?.numbers.keys() ?? [])]));
       hooks.addLoginCode(code, token, 'SYSTEM_USER');
       return code;
@@ -234,10 +266,16 @@ export function onboardingApi(hooks: OnboardingHooks): { router: express.Router;
     issueUserCode(grant) {
       const code = `AQU${randomBytes(24).toString('base64url')}`;
       const token = newToken('EAAU-');
-      userTokens.set(token, { pageIds: grant.pageIds, pageTokens: new Map() });
+      userTokens.set(token, { pageIds: grant.pageIds, pageTokens: new Map(), userId: grant.userId ?? fakeId(), name: grant.name ?? 'Test Admin' });
+      codeTokens.set(code, token);
       hooks.grantNumbers(token, []);
       hooks.addLoginCode(code, token, 'USER');
       return code;
+    },
+    userIdOf: (codeOrToken) => userOf(codeTokens.get(codeOrToken) ?? codeOrToken)?.userId,
+    systemUserIdOf: (codeOrToken) => {
+      const token = codeTokens.get(codeOrToken) ?? codeOrToken;
+      return (systemUsers.get(token) ?? systemUsers.get(hooks.exchangedFrom(token) ?? ''))?.id;
     },
     subscribedApps: (wabaId) => [...(wabas.get(wabaId)?.subscribedApps ?? [])],
     phoneNumber: (id) => numbers.get(id)?.number,
