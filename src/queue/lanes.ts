@@ -10,6 +10,12 @@
  */
 import type Redis from 'ioredis';
 
+/**
+ * Adds the entry (once per id) and returns {generation, 1 when that generation's drain job already exists}.
+ * ARGV[5] is the key prefix of this lane's drain jobs (Bull's job hash is <prefix><generation>). A job that exists
+ * will see this entry: a drain ends only in FINISH_IF_EMPTY / COMPLETE, atomically with the lane being empty, and
+ * the generation moves on there — so the caller may skip adding it (a Bull add is most of an edge's Redis work).
+ */
 const PUSH = `
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
   local seq = redis.call('INCR', KEYS[4]) % 1000
@@ -17,7 +23,8 @@ if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 end
 redis.call('EXPIRE', KEYS[3], ARGV[4])
-return redis.call('GET', KEYS[3]) or '0'
+local gen = redis.call('GET', KEYS[3]) or '0'
+return {gen, redis.call('EXISTS', ARGV[5] .. gen)}
 `;
 
 const FINISH_IF_EMPTY = `
@@ -77,7 +84,7 @@ export interface LaneHead extends LaneEntry {
 }
 
 type LaneRedis = Redis & {
-  lanePush(q: string, e: string, gen: string, seq: string, id: string, ts: string, payload: string, ttl: string): Promise<string>;
+  lanePush(q: string, e: string, gen: string, seq: string, id: string, ts: string, payload: string, ttl: string, jobKeyPrefix: string): Promise<[string, number]>;
   laneFinish(q: string, gen: string, attempts: string, ttl: string): Promise<number>;
   laneTake(q: string, e: string, attempts: string, ttl: string): Promise<[string, string, number] | 0>;
   laneComplete(q: string, e: string, attempts: string, gen: string, ttl: string, id: string, takeNext: string): Promise<[string, string, number] | 0 | -1>;
@@ -98,20 +105,25 @@ export class Lanes {
     return { ...laneKeys(this.prefix, lane), seq: `${this.prefix}:lane-seq` };
   }
 
-  /** Adds events to their lanes (idempotent per event id); returns each lane's current generation. */
-  async push(entries: Array<{ lane: string; eventId: string; timestampMs: number; sealed: string }>): Promise<Map<string, string>> {
+  /**
+   * Adds events to their lanes (idempotent per event id). Returns, per lane, its current generation and whether
+   * that generation's drain job already exists (then nothing needs adding). `jobKeyPrefix(lane)` is the Redis key
+   * of the lane's drain job without the generation. When a lane gets several entries, its last answer counts.
+   */
+  async push(entries: Array<{ lane: string; eventId: string; timestampMs: number; sealed: string }>, jobKeyPrefix: (lane: string) => string): Promise<Map<string, { generation: string; hasDrainJob: boolean }>> {
     const pipeline = this.redis.pipeline();
     for (const entry of entries) {
       const k = this.keys(entry.lane);
-      (pipeline as unknown as LaneRedis).lanePush(k.q, k.e, k.gen, k.seq, entry.eventId, String(entry.timestampMs), entry.sealed, String(GENERATION_TTL_S));
+      (pipeline as unknown as LaneRedis).lanePush(k.q, k.e, k.gen, k.seq, entry.eventId, String(entry.timestampMs), entry.sealed, String(GENERATION_TTL_S), jobKeyPrefix(entry.lane));
     }
     const results = await pipeline.exec();
-    const generations = new Map<string, string>();
-    results?.forEach(([err, gen], i) => {
+    const lanes = new Map<string, { generation: string; hasDrainJob: boolean }>();
+    results?.forEach(([err, answer], i) => {
       if (err) throw err;
-      generations.set(entries[i]!.lane, String(gen));
+      const [generation, exists] = answer as [string, number];
+      lanes.set(entries[i]!.lane, { generation: String(generation), hasDrainJob: exists === 1 });
     });
-    return generations;
+    return lanes;
   }
 
   /** The head entry, its attempt count already bumped for the attempt about to be made; null when the lane is empty. */

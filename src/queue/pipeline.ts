@@ -216,10 +216,13 @@ export class Pipeline {
 
   private async pushToLanes(entries: LaneEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const generations = await this.lanes.push(entries);
-    await this.drains.addBulk([...generations].map(([lane, gen]) => ({
+    const lanes = await this.lanes.push(entries, (lane) => this.drains.toKey(drainJobId(lane, '')));
+    // A lane whose drain job is waiting or running needs no other: that job will reach the new entry.
+    const toAdd = [...lanes].filter(([, l]) => !l.hasDrainJob);
+    if (toAdd.length === 0) return;
+    await this.drains.addBulk(toAdd.map(([lane, l]) => ({
       data: { lane },
-      opts: { jobId: drainJobId(lane, gen), attempts: 1_000_000, backoff: { type: BACKOFF_NAME }, removeOnComplete: true, removeOnFail: true },
+      opts: { jobId: drainJobId(lane, l.generation), attempts: 1_000_000, backoff: { type: BACKOFF_NAME }, removeOnComplete: true, removeOnFail: true },
     })));
   }
 

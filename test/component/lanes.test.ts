@@ -27,7 +27,10 @@ describe('lanes: take and complete', () => {
     redis.disconnect();
   });
 
-  const push = (lane: string, eventId: string, timestampMs: number) => lanes.push([{ lane, eventId, timestampMs, sealed: `sealed-${eventId}` }]);
+  /** Where a lane's drain job would live (Bull's job hash), without its generation. */
+  const jobKeyPrefix = (lane: string) => `${prefix}:bull:drains:drain:${lane}:`;
+  const pushed = (lane: string, eventId: string, timestampMs: number) => lanes.push([{ lane, eventId, timestampMs, sealed: `sealed-${eventId}` }], jobKeyPrefix);
+  const push = async (lane: string, eventId: string, timestampMs: number) => new Map([...(await pushed(lane, eventId, timestampMs))].map(([l, r]) => [l, r.generation]));
 
   test('when a lane holds entries, then take hands out the earliest, counting each attempt', async () => {
     await push('a', 'e2', 2_000);
@@ -65,6 +68,19 @@ describe('lanes: take and complete', () => {
     await redis.hdel(laneKeys(prefix, 'd').e, 'z1');
     assert.equal((await lanes.take('d'))?.eventId, 'z2');
     assert.equal(await lanes.size('d'), 1);
+  });
+
+  test('when the generation\'s drain job exists, then a push says so (no second job is added); once the lane finished, it does not', async () => {
+    const first = (await pushed('j', 'w1', 1_000)).get('j')!;
+    assert.equal(first.hasDrainJob, false, 'no job yet: the edge adds one');
+    await redis.hset(`${jobKeyPrefix('j')}${first.generation}`, 'name', '__default__');
+    const second = (await pushed('j', 'w2', 2_000)).get('j')!;
+    assert.deepEqual(second, { generation: first.generation, hasDrainJob: true }, 'the waiting job will reach w2');
+    await lanes.take('j');
+    await lanes.complete('j', 'w1', true);
+    assert.equal(await lanes.complete('j', 'w2', true), 'finished');
+    const third = (await pushed('j', 'w3', 3_000)).get('j')!;
+    assert.deepEqual(third, { generation: String(Number(first.generation) + 1), hasDrainJob: false }, 'a new generation needs its own job');
   });
 
   test('when a lane is empty, then take finds nothing and the lane can be finished', async () => {
