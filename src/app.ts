@@ -52,6 +52,7 @@ import { tenantAdminRouter } from './http/admin/tenants';
 import { auditAdminRouter } from './http/admin/audit';
 import { buildTokenLifecycle, type TokenLifecycle } from './tokens';
 import { buildOnboarding } from './onboarding';
+import { summarizeUnsubscribes, usableTokensLast, type ConnectionDeletion, type ConnectionUnsubscribe } from './onboarding/unsubscribe';
 import { deadLetterAdminRouter } from './http/admin/dead-letters';
 import { TenantRepository } from './store/tenants';
 import { AuditLog } from './store/audit';
@@ -114,8 +115,8 @@ export class Bridge {
     const connections = new ConnectionRepository(this.db, this.keys);
     const inboundKeys = new InboundKeyRepository(this.db, config.retention.idempotencyDays * DAY_MS, config.queue.claimLeaseMs);
     const deliveries = new DeliveryRepository(this.db, config.retention.deliveryRecordDays * DAY_MS);
-    const links = new ContactLinkRepository(this.db);
-    const recipients = new ConversationRecipientRepository(this.db, this.keys);
+    const links = new ContactLinkRepository(this.db, config.retention.customerMappingDays * DAY_MS);
+    const recipients = new ConversationRecipientRepository(this.db, this.keys, config.retention.customerMappingDays * DAY_MS);
     const deadLetters = new DeadLetterRepository(this.db, this.keys, config.retention.deadLetterDays * DAY_MS);
     const conversations = new ConversationStateRepository(this.db, config.retention.deliveryRecordDays * DAY_MS);
     const held = new HeldStatusRepository(this.db);
@@ -134,9 +135,14 @@ export class Bridge {
       { model: profileFetches.model, field: 'expiresAt' },
       { model: audit.model, field: 'expiresAt' },
       { model: deletionRequests.model, field: 'expiresAt' },
+      { model: links.model, field: 'expiresAt' },
+      { model: recipients.model, field: 'expiresAt' },
     ];
     this.indexReport = await ensureIndexes(
       [connections.model, inboundKeys.model, deliveries.model, deliveries.platformMessages, links.model, deadLetters.model, conversations.model, held.model, profileFetches.model, recipients.model, tenants.model, audit.model, deletionRequests.model, privacySettings.model], expiring, log);
+    // Customer mappings stored before they expired: a full retention from now (see ContactLinkRepository.backfillExpiry).
+    const backfilled = (await links.backfillExpiry()) + (await recipients.backfillExpiry());
+    if (backfilled > 0) log.info('customer mappings without an expiry given one', { count: backfilled, days: config.retention.customerMappingDays });
     this.sweeper = new ExpirySweeper(expiring, log.child({ component: 'sweeper' }));
     this.sweeper.start(this.opts.sweepIntervalMs ?? 60_000);
     this.connections = connections;
@@ -235,10 +241,14 @@ export class Bridge {
     // Every role listens: web and all serve the edges, a worker serves only /healthz, /readyz and /metrics, so
     // one HEALTHCHECK fits every container of the image.
     const pipeline = this.pipeline;
-    const onConnectionDeleted = async (conn: ConnectionRecord): Promise<void> => {
-      // Its Chatwoot inbox stops calling first (that reads the inbox binding the erasure then removes).
+    const onConnectionDeleted = async (conn: ConnectionRecord): Promise<ConnectionDeletion> => {
+      // Meta stops sending first, when this was the last connection on its WABA or Page: with the token still held
+      // in memory (the document with it is gone, and the erasure below leaves nothing to read it from).
+      const metaUnsubscribe = await onboarding.unsubscriber.afterDelete(conn);
+      // Its Chatwoot inbox stops calling (that reads the inbox binding the erasure then removes).
       await onboarding.installer.releaseInbox(conn);
       await privacy!.onConnectionDeleted(conn);
+      return { metaUnsubscribe };
     };
     // The Chatwoot connector (install, inbox per connection) and the channel connection page.
     const onboarding = buildOnboarding({
@@ -268,7 +278,7 @@ export class Bridge {
         appSecret: config.meta.appSecret,
         verifyToken: config.meta.verifyToken,
         bodyLimitBytes: config.bodyLimitBytes,
-        enqueue: (raw, at) => pipeline.enqueueWebhook(raw, at),
+        enqueue: (body, at) => pipeline.enqueueWebhook(body, at),
         isShuttingDown: () => this.shuttingDown,
         metrics: this.metrics,
         log: log.child({ component: 'meta-webhook' }),
@@ -311,16 +321,20 @@ export class Bridge {
             tenants, audit,
             eraseTenantConnections: async (tenantId) => {
               const owned = await connections.list({ tenantId });
+              const metaUnsubscribe: ConnectionUnsubscribe[] = [];
               // The tenant's Chatwoot installations go first (webhooks cleared where Chatwoot answers, admin tokens
-              // erased, the connections they served with them); then every other connection.
-              for (const inst of await onboarding.installations.list({ tenantId })) await onboarding.installer.uninstall(inst, { force: true });
-              for (const conn of owned) {
-                await connections.delete(conn.id);
-                await onConnectionDeleted(conn);
+              // erased, the connections they served with them); then every other connection. One by one, so the last
+              // to go of a WABA's or Page's connections unsubscribes the app at Meta (see src/onboarding/unsubscribe.ts).
+              for (const inst of await onboarding.installations.list({ tenantId })) {
+                metaUnsubscribe.push(...(await onboarding.installer.uninstall(inst, { force: true })).metaUnsubscribe);
+              }
+              for (const conn of usableTokensLast(await connections.list({ tenantId }), (c) => c)) {
+                if (!(await connections.delete(conn.id))) continue;
+                metaUnsubscribe.push({ connectionId: conn.id, ...(await onConnectionDeleted(conn)).metaUnsubscribe });
               }
               await privacy!.eraseTenantData(tenantId);
               directory.invalidate();
-              return owned.length;
+              return { connections: owned.length, metaUnsubscribe, summary: summarizeUnsubscribes(metaUnsubscribe) };
             },
           }),
           connectionAdminRouter({

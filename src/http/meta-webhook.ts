@@ -16,7 +16,8 @@ export interface MetaWebhookDeps {
   appSecret: string;
   verifyToken: string;
   bodyLimitBytes: number;
-  enqueue(raw: Buffer, receivedAt: number): Promise<void>;
+  /** `body` is the parsed raw bytes (parsed once, here, with the nesting limit). */
+  enqueue(body: unknown, receivedAt: number): Promise<void>;
   isShuttingDown(): boolean;
   metrics: Metrics;
   log: Logger;
@@ -55,14 +56,15 @@ export function metaWebhookRouter(deps: MetaWebhookDeps): Router {
         count('bad_signature');
         throw new HttpError('bad_signature', 'missing or invalid X-Hub-Signature-256');
       }
+      let body: unknown;
       try {
-        parseJsonBody(raw);
+        body = parseJsonBody(raw);
       } catch (err) {
         count('malformed');
         throw err;
       }
       try {
-        await deps.enqueue(raw, receivedAt);
+        await deps.enqueue(body, receivedAt);
       } catch (err) {
         count('queue_unavailable');
         deps.log.warn('could not queue a webhook; answering 503 so Meta delivers it again', { reason: (err as Error).message, requestId: res.locals.requestId });

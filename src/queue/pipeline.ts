@@ -144,10 +144,9 @@ export class Pipeline {
    * the answer, like the routing lookups (a few database writes, for an event a business sends rarely). If it
    * fails the answer is 503 and Meta delivers it again; doing it twice changes nothing.
    */
-  async enqueueWebhook(raw: Buffer, receivedAt: number): Promise<void> {
+  async enqueueWebhook(body: unknown, receivedAt: number): Promise<void> {
     const client = this.drains.client as unknown as Redis;
     if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
-    const body: unknown = JSON.parse(raw.toString('utf8'));
     const entries = await this.route(body, receivedAt);
     await this.withinEnqueueTime(this.pushToLanes(entries));
   }

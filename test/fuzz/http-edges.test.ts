@@ -133,7 +133,7 @@ describe('fuzzing the HTTP edges', () => {
     app = createHttpApp([
       metaWebhookRouter({
         appSecret: APP_SECRET, verifyToken: 'fuzz-verify-token', bodyLimitBytes: META_BODY_LIMIT,
-        enqueue: (raw, at) => pipeline.enqueueWebhook(raw, at), isShuttingDown: () => false, metrics, log: log.child({ component: 'meta-webhook' }),
+        enqueue: (body, at) => pipeline.enqueueWebhook(body, at), isShuttingDown: () => false, metrics, log: log.child({ component: 'meta-webhook' }),
       }),
       chatwootWebhookRouter({
         connectionById: async (id) => byId.get(id) ?? null,
