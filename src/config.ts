@@ -54,6 +54,7 @@ export interface Config {
     auditDays: number;
     deadLetterDays: number;
     deletionStatusDays: number;
+    customerMappingDays: number;
   };
   admin: {
     failedKeyLimit: { maxFailures: number; windowS: number };
@@ -169,6 +170,8 @@ export const SETTINGS: readonly Setting[] = [
     description: 'Audit events (who did what, no content) expire after this many days (max 730)' },
   { env: 'RETENTION_DEAD_LETTER_DAYS', path: 'retention.deadLetterDays', schema: Joi.number().min(1).max(90).default(14),
     description: 'Dead letters (work given up on, kept encrypted for replay) expire after this many days (max 90)' },
+  { env: 'RETENTION_CUSTOMER_MAPPING_DAYS', path: 'retention.customerMappingDays', schema: Joi.number().min(8).max(730).default(90),
+    description: "Customer mappings (customer → platform contact and conversation; generic platforms: whom a conversation's replies go to) are forgotten this many days after the last message that used them; a returning customer is looked up on the platform again. At least 8, so a message Meta redelivers (up to 7 days) or the bridge retries still finds the conversation it first went to (min 8, max 730)" },
   { env: 'RETENTION_DELETION_STATUS_DAYS', path: 'retention.deletionStatusDays', schema: Joi.number().min(1).max(365).default(90),
     description: "Status pages of Meta data deletion requests (a confirmation code, a state and counts; no one's id) stay this many days (max 365)" },
   { env: 'ADMIN_AUTH_MAX_FAILURES', path: 'admin.failedKeyLimit.maxFailures', schema: Joi.number().integer().min(1).max(1000).default(10),

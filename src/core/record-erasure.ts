@@ -189,7 +189,7 @@ export class RecordEraser {
     for (const c of conversationIds) {
       let recipient: Recipient | null = null;
       try {
-        recipient = await this.s.recipients.recipientOf(connectionId, c);
+        recipient = await this.s.recipients.storedRecipientOf(connectionId, c);
       } catch {
         continue; // sealed under a key no longer configured
       }

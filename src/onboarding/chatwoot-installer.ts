@@ -24,6 +24,7 @@ import type { ChatwootInstallation, ChatwootInstallationRepository } from '../st
 import type { ChannelKind } from '../core/events';
 import type { Logger } from '../log/logger';
 import { OnboardingError, fromChatwoot } from './errors';
+import { usableTokensLast, type ConnectionDeletion, type ConnectionUnsubscribe } from './unsubscribe';
 
 /** The parts of Chatwoot's inbox JSON (`_inbox.json.jbuilder`) the installer reads. */
 interface InboxJson {
@@ -52,6 +53,8 @@ export interface ChannelPlacement {
   channel: ChannelKind;
   businessId: string;
   wabaId?: string;
+  /** Instagram on a Page token: the Page it is linked to (whose webhook subscription it shares). */
+  pageId?: string;
   options?: ChannelOptions;
   /** The Meta token to store; an existing connection keeps its own when this is not given. */
   metaToken?: string;
@@ -79,6 +82,8 @@ export interface UninstallReport {
   /** Inboxes whose webhook could not be cleared (only with force: Chatwoot did not answer). */
   webhooksLeft: number[];
   connectionsDeleted: string[];
+  /** For each connection deleted: whether Meta was told to stop sending its webhooks (src/onboarding/unsubscribe.ts). */
+  metaUnsubscribe: ConnectionUnsubscribe[];
 }
 
 export interface ChatwootInstallerDeps {
@@ -89,7 +94,7 @@ export interface ChatwootInstallerDeps {
   /** Sets the inbox's reply window for the connection's channel (the Chatwoot platform's prepareInbox). */
   prepareInbox(conn: ConnectionRecord<'chatwoot'>): Promise<void>;
   /** Erases a connection and what it left behind, like DELETE /admin/connections/:id. */
-  deleteConnection(conn: ConnectionRecord): Promise<void>;
+  deleteConnection(conn: ConnectionRecord): Promise<ConnectionDeletion>;
   /** Routing caches forget connections after a change. */
   onConnectionsChanged(): void;
   log: Logger;
@@ -240,13 +245,13 @@ export class ChatwootInstaller {
     let createdConnection = false;
     if (existing) {
       stored = await this.deps.connections.update(id, {
-        platform, metaToken: spec.metaToken, wabaId: spec.wabaId,
+        platform, metaToken: spec.metaToken, wabaId: spec.wabaId, pageId: spec.pageId,
         ...(spec.metaToken !== undefined ? { grantedByUserId: spec.grantedByUserId ?? null } : {}),
       });
     } else {
       try {
         stored = await this.deps.connections.create({
-          tenantId: spec.tenantId, name: spec.name, channel: spec.channel, businessId: spec.businessId, wabaId: spec.wabaId,
+          tenantId: spec.tenantId, name: spec.name, channel: spec.channel, businessId: spec.businessId, wabaId: spec.wabaId, pageId: spec.pageId,
           options: spec.options, metaToken: spec.metaToken!, grantedByUserId: spec.grantedByUserId, platform,
         }, id);
         createdConnection = true;
@@ -295,7 +300,7 @@ export class ChatwootInstaller {
       if (b.connectionId === except) continue;
       const conn = await this.deps.connections.findById(b.connectionId);
       if (!conn || conn.platform.kind !== 'chatwoot' || conn.platform.baseUrl !== inst.baseUrl || conn.platform.accountId !== inst.accountId) continue;
-      await this.place(inst, { tenantId: conn.tenantId, channel: conn.channel, businessId: conn.businessId, wabaId: conn.wabaId, options: conn.options, name: conn.name });
+      await this.place(inst, { tenantId: conn.tenantId, channel: conn.channel, businessId: conn.businessId, wabaId: conn.wabaId, pageId: conn.pageId, options: conn.options, name: conn.name });
       refreshed += 1;
     }
     return refreshed;
@@ -309,7 +314,7 @@ export class ChatwootInstaller {
   async uninstall(inst: ChatwootInstallation, opts: { force?: boolean } = {}): Promise<UninstallReport> {
     const client = this.client(inst);
     const bindings = await this.deps.installations.bindingsOf(inst.id);
-    const report: UninstallReport = { webhooksCleared: 0, webhooksLeft: [], connectionsDeleted: [] };
+    const report: UninstallReport = { webhooksCleared: 0, webhooksLeft: [], connectionsDeleted: [], metaUnsubscribe: [] };
     for (const b of bindings) {
       try {
         await client.patch(`/inboxes/${b.inboxId}`, { channel: { webhook_url: '' } });
@@ -321,15 +326,19 @@ export class ChatwootInstaller {
         this.deps.log.warn('uninstall: could not clear an inbox webhook; forced', { installationId: inst.id, inboxId: b.inboxId, reason: (err as Error).message });
       }
     }
-    for (const b of bindings) {
-      const conn = await this.deps.connections.findById(b.connectionId);
+    const bound: Array<{ connectionId: string; conn: ConnectionRecord | null }> = [];
+    for (const b of bindings) bound.push({ connectionId: b.connectionId, conn: await this.deps.connections.findById(b.connectionId) });
+    // One by one, so the last of a WABA's (or Page's) connections to go is the one that unsubscribes the app at Meta;
+    // those without a working token go first, so that last one holds a token Meta still accepts.
+    for (const { connectionId, conn } of usableTokensLast(bound, (b) => b.conn)) {
       // Unbound first, so the erasure of the connection (releaseInbox) does not clear the webhook a second time.
-      await this.deps.installations.unbind(b.connectionId);
+      await this.deps.installations.unbind(connectionId);
       // Only a connection still on this installation's account goes: one moved elsewhere since keeps working.
       if (conn && conn.platform.kind === 'chatwoot' && conn.platform.baseUrl === inst.baseUrl && conn.platform.accountId === inst.accountId) {
         await this.deps.connections.delete(conn.id);
-        await this.deps.deleteConnection(conn);
+        const deletion = await this.deps.deleteConnection(conn);
         report.connectionsDeleted.push(conn.id);
+        report.metaUnsubscribe.push({ connectionId: conn.id, ...deletion.metaUnsubscribe });
       }
     }
     await this.deps.installations.delete(inst.id);

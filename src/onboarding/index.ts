@@ -21,6 +21,7 @@ import { MetaOAuth } from './meta-oauth';
 import { completeEmbeddedSignup } from './embedded-signup';
 import { authorizePages, connectPages } from './page-connect';
 import { OnboardingError } from './errors';
+import { MetaUnsubscriber, type ConnectionDeletion } from './unsubscribe';
 
 export interface OnboardingDeps {
   config: Config;
@@ -34,7 +35,7 @@ export interface OnboardingDeps {
   /** Sets the inbox's reply window for the connection's channel. */
   prepareInbox(conn: ConnectionRecord<'chatwoot'>): Promise<void>;
   /** What DELETE /admin/connections/:id does after the record is gone. */
-  onConnectionDeleted(conn: ConnectionRecord): Promise<void>;
+  onConnectionDeleted(conn: ConnectionRecord): Promise<ConnectionDeletion>;
   onConnectionsChanged(): void;
   log: Logger;
 }
@@ -42,6 +43,8 @@ export interface OnboardingDeps {
 export interface Onboarding {
   installations: ChatwootInstallationRepository;
   installer: ChatwootInstaller;
+  /** The reverse of subscribing the app to a WABA or Page: done when the last connection using it is deleted. */
+  unsubscriber: MetaUnsubscriber;
   /** For the admin API's router list (mounted under /admin). */
   adminRouter: Router;
   /** The public connection page. */
@@ -93,5 +96,6 @@ export function buildOnboarding(deps: OnboardingDeps): Onboarding {
     connectPages: (inst, grant, choices) => connectPages({ graph: deps.graph, oauth: needsApp(), installer, tokens }, inst, grant, choices),
     log: log.child({ component: 'connect-page' }),
   });
-  return { installations, installer, adminRouter, pagesRouter };
+  const unsubscriber = new MetaUnsubscriber({ graph: deps.graph, connections: deps.connections, log: log.child({ component: 'meta-unsubscribe' }) });
+  return { installations, installer, unsubscriber, adminRouter, pagesRouter };
 }

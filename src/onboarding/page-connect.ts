@@ -9,7 +9,8 @@
  *   connect:   for each chosen Page, the Page is subscribed to the app's webhook fields
  *              (POST /{page-id}/subscribed_apps), its Instagram account is confirmed
  *              (GET /{page-id}?fields=instagram_business_account), and a Messenger and/or Instagram connection
- *              is placed into the tenant's Chatwoot installation with the Page token and who granted it.
+ *              is placed into the tenant's Chatwoot installation with the Page token and who granted it (the
+ *              Instagram one also with its Page, whose subscription it shares: src/onboarding/unsubscribe.ts).
  * One Page failing does not stop the others; each result says in plain words what happened.
  */
 import type { GraphClient } from '../channels/meta/graph-client';
@@ -126,7 +127,7 @@ export async function connectPages(deps: PageConnectDeps, inst: ChatwootInstalla
         if (!igId) throw new OnboardingError('no_instagram', `The Page "${page.name}" has no Instagram professional account linked. Link one in the Page's settings, then connect again.`, 'invalid_request');
         const username = page.instagram?.id === igId ? page.instagram.username : undefined;
         outcome.connected.push(summary('instagram', await deps.installer.place(inst, {
-          tenantId: inst.tenantId, channel: 'instagram', businessId: igId, metaToken: page.token, grantedByUserId, options: { tokenKind: 'page' },
+          tenantId: inst.tenantId, channel: 'instagram', businessId: igId, pageId: page.id, metaToken: page.token, grantedByUserId, options: { tokenKind: 'page' },
           name: `Instagram ${username ? `@${username}` : page.name}`,
         })));
       }

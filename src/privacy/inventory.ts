@@ -75,13 +75,14 @@ export const STORED_DATA: readonly StoredData[] = [
     store: 'MongoDB', name: 'contact_links',
     holds: 'customer → platform contact and conversation ids (one warm lookup instead of several platform calls)',
     people: 'the customer id as a salted SHA-256',
-    retention: { until: 'the connection is deleted or the customer erased (a conversation the platform closed drops its link)' },
-    deletedBy: ERASED,
+    retention: { setting: 'RETENTION_CUSTOMER_MAPPING_DAYS', after: "after the customer's last message" },
+    deletedBy: `a conversation the platform closed drops its link; ${ERASED}`,
   },
   {
     store: 'MongoDB', name: 'conversation_recipients',
     holds: "generic platforms: whom a conversation's replies go to", people: "the customer's id and phone number, Fernet-encrypted",
-    retention: { until: 'the connection is deleted or the customer erased' }, deletedBy: ERASED,
+    retention: { setting: 'RETENTION_CUSTOMER_MAPPING_DAYS', after: "after the conversation's last message (the customer's, or an agent's reply)" },
+    deletedBy: ERASED,
   },
   {
     store: 'MongoDB', name: 'profile_fetches',
@@ -145,6 +146,6 @@ export const STORED_DATA: readonly StoredData[] = [
   {
     store: 'memory', name: 'caches (each process)', holds: 'connections by id and business id; contact links',
     people: 'decrypted tokens (connections); hashed customer keys (links)',
-    retention: { fixed: '30 s (connections); contact links until evicted (50,000 per process)' }, deletedBy: 'process restart; erasure evicts in the process that erases',
+    retention: { fixed: '30 s (connections); contact links until evicted (50,000 per process) or expired, checked against MongoDB at least daily while used' }, deletedBy: 'process restart; erasure evicts in the process that erases',
   },
 ];

@@ -78,6 +78,7 @@ interface ConnectionDoc {
   channel: ChannelKind;
   businessId: string;
   wabaId?: string;
+  pageId?: string;
   /** Absent once the connection is disconnected (the token deleted). */
   metaToken?: SealedSecret;
   /** When metaToken was last given (created, or replaced): a revocation Meta reports from before it is stale. */
@@ -100,6 +101,12 @@ export interface ConnectionRecord<K extends PlatformKind = PlatformKind> {
   channel: ChannelKind;
   businessId: string;
   wabaId?: string;
+  /**
+   * Instagram on a Page token: the Facebook Page the account is linked to. Meta delivers its webhooks through that
+   * Page's app subscription, shared with the Page's Messenger connection (src/onboarding/unsubscribe.ts). Recorded by
+   * the connection page; absent for connections made before it was kept or pasted in through the admin API.
+   */
+  pageId?: string;
   /** '' when the connection is disconnected: there is no token to use. */
   metaToken: string;
   /**
@@ -116,6 +123,12 @@ export interface ConnectionRecord<K extends PlatformKind = PlatformKind> {
   /** When the token was last given (created or replaced; not when renewed); absent for records from before it was kept. */
   tokenSetAt?: Date;
   createdAt: Date;
+}
+
+/** One webhook subscription of the app at Meta: on a WhatsApp Business Account, or on a Facebook Page. */
+export interface MetaSubscription {
+  kind: 'waba' | 'page';
+  id: string;
 }
 
 export type NewConnection = Omit<ConnectionRecord, 'id' | 'health' | 'createdAt' | 'token'>;
@@ -139,6 +152,7 @@ export function publicView(rec: ConnectionRecord): Record<string, unknown> {
     channel: rec.channel,
     businessId: rec.businessId,
     wabaId: rec.wabaId,
+    pageId: rec.pageId,
     options: rec.options,
     platform: rec.platform.kind === 'chatwoot'
       ? {
@@ -177,6 +191,7 @@ const connectionSchema = new Schema<ConnectionDoc>(
     channel: { type: String, required: true, enum: ['whatsapp', 'messenger', 'instagram'] },
     businessId: { type: String, required: true },
     wabaId: String,
+    pageId: String,
     metaToken: { type: sealedSecret, required: connected },
     tokenSetAt: { type: Date, required: false },
     grantedByUserId: { type: String, required: false },
@@ -228,6 +243,7 @@ export class ConnectionRepository {
       channel: doc.channel,
       businessId: doc.businessId,
       wabaId: doc.wabaId ?? undefined,
+      pageId: doc.pageId ?? undefined,
       metaToken: doc.metaToken ? this.keys.decrypt(doc.metaToken.ct) : '',
       grantedByUserId: doc.grantedByUserId ?? undefined,
       options: optionsOf(doc.options),
@@ -279,6 +295,7 @@ export class ConnectionRepository {
       channel: input.channel,
       businessId: input.businessId,
       wabaId: input.wabaId,
+      pageId: input.pageId,
       metaToken: this.seal(input.metaToken),
       tokenSetAt: new Date(),
       grantedByUserId: input.grantedByUserId,
@@ -362,6 +379,24 @@ export class ConnectionRepository {
   }
 
   /**
+   * Every tenant's connections Meta reaches through one webhook subscription of the app: a WABA's numbers, or a
+   * Page's Messenger connection and the Instagram connections on that Page's token (those whose Page is recorded).
+   */
+  async subscribedThrough(subscription: MetaSubscription): Promise<ConnectionRecord[]> {
+    const filter = subscription.kind === 'waba'
+      ? { channel: 'whatsapp', wabaId: subscription.id }
+      : { $or: [{ channel: 'messenger', businessId: subscription.id }, { channel: 'instagram', pageId: subscription.id }] };
+    const docs = await this.model.find(filter).lean<ConnectionDoc[]>();
+    return docs.map((d) => this.open(d));
+  }
+
+  /** Instagram connections on a Page token whose Page is not recorded (made before it was kept, or pasted in). */
+  async instagramWithoutPage(): Promise<ConnectionRecord[]> {
+    const docs = await this.model.find({ channel: 'instagram', pageId: { $exists: false }, 'options.tokenKind': { $ne: 'instagram_login' } }).lean<ConnectionDoc[]>();
+    return docs.map((d) => this.open(d));
+  }
+
+  /**
    * Deletes the Meta token and marks the connection disconnected; the platform side stays, so connecting the
    * account again (update with a new token) brings it back as it was. True when a token was removed.
    */
@@ -381,7 +416,7 @@ export class ConnectionRepository {
    * given parts are replaced, sealed here like at creation. A new Meta token makes the connection healthy again.
    * `grantedByUserId: null` removes who granted the token (a new token nobody known granted); left out, it stays.
    */
-  async update(id: string, changes: { metaToken?: string; grantedByUserId?: string | null; platform?: PlatformSettings; wabaId?: string; name?: string }): Promise<ConnectionRecord | null> {
+  async update(id: string, changes: { metaToken?: string; grantedByUserId?: string | null; platform?: PlatformSettings; wabaId?: string; pageId?: string; name?: string }): Promise<ConnectionRecord | null> {
     const set: Record<string, unknown> = {};
     // What was known about the old token is dropped with it: the token lifecycle inspects the new one.
     const unset: Record<string, 1> = changes.metaToken !== undefined ? { token: 1 } : {};
@@ -390,6 +425,7 @@ export class ConnectionRepository {
     if (changes.grantedByUserId === null) unset.grantedByUserId = 1;
     else if (changes.grantedByUserId !== undefined) set.grantedByUserId = changes.grantedByUserId;
     if (changes.wabaId !== undefined) set.wabaId = changes.wabaId;
+    if (changes.pageId !== undefined) set.pageId = changes.pageId;
     if (changes.name !== undefined) set.name = changes.name;
     const hasUnset = Object.keys(unset).length > 0;
     if (Object.keys(set).length > 0 || hasUnset) await this.model.updateOne({ _id: id }, { ...(Object.keys(set).length > 0 ? { $set: set } : {}), ...(hasUnset ? { $unset: unset } : {}) });

@@ -381,12 +381,156 @@ describe('channel connection page (HTTP)', () => {
     assert.notEqual((await stored(xIds[0]!)).health, 'disconnected', 'an uninstall from before the reconnect, delivered again, changes nothing');
   });
 
+  /** Meta's calls that unsubscribed (or tried to unsubscribe) the app from this WABA or Page. */
+  const unsubscribeCalls = (id: string) => h.graph.requests.filter((r) => r.method === 'DELETE' && r.path.endsWith(`/${id}/subscribed_apps`));
+  const tokenOf = (code: string) => h.graph.issuedTokens.find((i) => i.from === code)!.to;
+  const auditOf = async (connectionId: string) => ((await o.admin('GET', '/audit?action=connection.delete')).json.events as Json[]).find((e) => e.target.id === connectionId);
+
+  test('when the only connection of a WABA is deleted, then the app is unsubscribed from the WABA at Meta with its token, and the answer and the audit event say done', async () => {
+    const page = await openPage(await o.connectLink());
+    const a = businessAccount();
+    const res = await post(page, '/whatsapp', { code: a.code, event: 'FINISH', wabaId: a.wabaId, phoneNumberId: a.phoneNumberId });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    const id = res.json.connection.id as string;
+    assert.deepEqual(h.graph.onboarding.subscribedApps(a.wabaId), [META_APP_ID]);
+
+    const deleted = await o.admin('DELETE', `/connections/${id}`);
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.json));
+    assert.deepEqual(deleted.json, { id, deleted: true, metaUnsubscribe: { outcome: 'done', subscription: `waba ${a.wabaId}` } });
+    assert.deepEqual(h.graph.onboarding.subscribedApps(a.wabaId), [], 'Meta no longer sends this WABA to the app');
+    const calls = unsubscribeCalls(a.wabaId);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]!.headers.authorization, `Bearer ${tokenOf(a.code)}`, "with the deleted connection's business token");
+    assert.deepEqual((await auditOf(id))?.details, { metaUnsubscribe: 'done', metaSubscription: `waba ${a.wabaId}` });
+    assert.equal((await o.admin('GET', `/connections/${id}`)).status, 404);
+  });
+
+  test('when one of two numbers of a WABA is deleted, then the WABA stays subscribed (skipped_shared), and deleting the other unsubscribes it', async () => {
+    seq += 1;
+    const wabaId = `20229012936${String(seq).padStart(4, '0')}`;
+    const numbers = [`30654035227${String(seq).padStart(4, '0')}`, `30654035228${String(seq).padStart(4, '0')}`];
+    h.graph.onboarding.addBusinessAccount({ id: wabaId, numbers: numbers.map((id, i) => ({ id, displayPhoneNumber: `+1 555-030-${i}${String(seq).padStart(3, '0')}`, verifiedName: `Two shop ${i}` })) });
+    const page = await openPage(await o.connectLink());
+    const ids: string[] = [];
+    for (const phoneNumberId of numbers) {
+      const res = await post(page, '/whatsapp', { code: h.graph.onboarding.issueBusinessCode({ wabaIds: [wabaId] }), event: 'FINISH', wabaId, phoneNumberId });
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+      ids.push(res.json.connection.id);
+    }
+
+    const first = await o.admin('DELETE', `/connections/${ids[0]}`);
+    assert.equal(first.status, 200, JSON.stringify(first.json));
+    assert.deepEqual(first.json.metaUnsubscribe, { outcome: 'skipped_shared', subscription: `waba ${wabaId}` });
+    assert.deepEqual(h.graph.onboarding.subscribedApps(wabaId), [META_APP_ID], 'the other number still needs the subscription');
+    assert.equal(unsubscribeCalls(wabaId).length, 0, 'Meta was not asked');
+    assert.equal((await auditOf(ids[0]!))?.details.metaUnsubscribe, 'skipped_shared');
+
+    const second = await o.admin('DELETE', `/connections/${ids[1]}`);
+    assert.equal(second.status, 200, JSON.stringify(second.json));
+    assert.deepEqual(second.json.metaUnsubscribe, { outcome: 'done', subscription: `waba ${wabaId}` });
+    assert.deepEqual(h.graph.onboarding.subscribedApps(wabaId), []);
+    assert.equal(unsubscribeCalls(wabaId).length, 1);
+  });
+
+  test('when a Page has a Messenger and an Instagram connection, then the Page stays subscribed until both are deleted, also when the Instagram one does not record its Page', async () => {
+    const pageId = '771000000031';
+    h.graph.onboarding.addPage({ id: pageId, name: 'Florist', instagram: { id: '17841400000000031', username: 'florist' } });
+    const page = await openPage(await o.connectLink());
+    const authorized = await post(page, '/pages/authorize', { code: h.graph.onboarding.issueUserCode({ pageIds: [pageId] }) });
+    assert.equal(authorized.status, 200, JSON.stringify(authorized.json));
+    const connected = await post(page, '/pages/connect', { grant: authorized.json.grant, pages: [{ pageId, messenger: true, instagram: true }] });
+    assert.equal(connected.status, 200, JSON.stringify(connected.json));
+    const byChannel = Object.fromEntries((connected.json.results[0].connected as Json[]).map((c) => [c.channel, c.connectionId as string]));
+    const pageToken = (await stored(byChannel.messenger!)).metaToken;
+    assert.equal((await o.admin('GET', `/connections/${byChannel.instagram}`)).json.pageId, pageId, 'the Instagram connection records its Page');
+    assert.ok(h.graph.onboarding.page(pageId)!.subscribedFields);
+
+    // As if made before the Page was recorded: its Page token says which Page it is (GET /me), and that is kept.
+    await db.collection('connections').updateOne({ _id: byChannel.instagram } as Json, { $unset: { pageId: 1 } });
+    const messenger = await o.admin('DELETE', `/connections/${byChannel.messenger}`);
+    assert.equal(messenger.status, 200, JSON.stringify(messenger.json));
+    assert.deepEqual(messenger.json.metaUnsubscribe, { outcome: 'skipped_shared', subscription: `page ${pageId}` });
+    assert.ok(h.graph.onboarding.page(pageId)!.subscribedFields, 'Instagram still arrives through the Page');
+    assert.equal(unsubscribeCalls(pageId).length, 0);
+    assert.equal((await stored(byChannel.instagram!)).pageId, pageId, 'the Page found is recorded');
+
+    const instagram = await o.admin('DELETE', `/connections/${byChannel.instagram}`);
+    assert.equal(instagram.status, 200, JSON.stringify(instagram.json));
+    assert.deepEqual(instagram.json.metaUnsubscribe, { outcome: 'done', subscription: `page ${pageId}` });
+    assert.equal(h.graph.onboarding.page(pageId)!.subscribedFields, undefined, 'the Page no longer sends to the app');
+    const calls = unsubscribeCalls(pageId);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]!.headers.authorization, `Bearer ${pageToken}`, 'with the Page token');
+    assert.deepEqual((await auditOf(byChannel.instagram!))?.details, { metaUnsubscribe: 'done', metaSubscription: `page ${pageId}` });
+  });
+
+  test('when Meta refuses the unsubscribe (expired token, 190) or the connection has no token, then the connection is still deleted and the answer and audit event say the unsubscribe failed', async () => {
+    const page = await openPage(await o.connectLink());
+    const a = businessAccount();
+    const res = await post(page, '/whatsapp', { code: a.code, event: 'FINISH', wabaId: a.wabaId, phoneNumberId: a.phoneNumberId });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    const id = res.json.connection.id as string;
+    h.graph.invalidateToken(tokenOf(a.code));
+
+    const deleted = await o.admin('DELETE', `/connections/${id}`);
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.json));
+    assert.equal(deleted.json.deleted, true);
+    assert.equal(deleted.json.metaUnsubscribe.outcome, 'failed: 190');
+    assert.equal(deleted.json.metaUnsubscribe.subscription, `waba ${a.wabaId}`);
+    assert.match(deleted.json.metaUnsubscribe.action, new RegExp(`WhatsApp Business Account ${a.wabaId}.*remove this app from that account in Meta Business Settings`));
+    assert.equal(unsubscribeCalls(a.wabaId).length, 1, 'Meta was asked once');
+    assert.deepEqual(h.graph.onboarding.subscribedApps(a.wabaId), [META_APP_ID]);
+    assert.equal((await o.admin('GET', `/connections/${id}`)).status, 404, 'deleted all the same');
+    assert.equal(await db.collection('connections').countDocuments({ _id: id } as Json), 0);
+    assert.deepEqual((await auditOf(id))?.details, { metaUnsubscribe: 'failed: 190', metaSubscription: `waba ${a.wabaId}` });
+
+    // A disconnected connection (Deauthorize, PARTNER_APP_UNINSTALLED) has no token to ask Meta with.
+    const b = businessAccount();
+    const res2 = await post(page, '/whatsapp', { code: b.code, event: 'FINISH', wabaId: b.wabaId, phoneNumberId: b.phoneNumberId });
+    assert.equal(res2.status, 201, JSON.stringify(res2.json));
+    assert.ok(await h.bridge!.connections!.disconnect(res2.json.connection.id));
+    const noToken = await o.admin('DELETE', `/connections/${res2.json.connection.id}`);
+    assert.equal(noToken.status, 200, JSON.stringify(noToken.json));
+    assert.equal(noToken.json.metaUnsubscribe.outcome, 'failed: no_token');
+    assert.match(noToken.json.metaUnsubscribe.action, /remove this app/);
+    assert.equal(unsubscribeCalls(b.wabaId).length, 0);
+    assert.equal((await auditOf(res2.json.connection.id))?.details.metaUnsubscribe, 'failed: no_token');
+    assert.ok(!h.logs.some((l) => l.includes(tokenOf(a.code)) || l.includes(tokenOf(b.code))), 'no token in the logs');
+    assert.ok(h.logs.some((l) => l.includes('could not unsubscribe the app at Meta') && l.includes('"code":"190"')));
+  });
+
+  test('when a tenant is deleted with two numbers of one WABA, then its connector uninstall unsubscribes the WABA once, after the last, and the answer and audit event say so', async () => {
+    const other = await startOtherTenantPage();
+    seq += 1;
+    const wabaId = `20229012937${String(seq).padStart(4, '0')}`;
+    const numbers = [`30654035229${String(seq).padStart(4, '0')}`, `30654035230${String(seq).padStart(4, '0')}`];
+    h.graph.onboarding.addBusinessAccount({ id: wabaId, numbers: numbers.map((id, i) => ({ id, displayPhoneNumber: `+1 555-040-${i}${String(seq).padStart(3, '0')}`, verifiedName: `Gone shop ${i}` })) });
+    const ids: string[] = [];
+    for (const phoneNumberId of numbers) {
+      const res = await post(other, '/whatsapp', { code: h.graph.onboarding.issueBusinessCode({ wabaIds: [wabaId] }), event: 'FINISH', wabaId, phoneNumberId });
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+      ids.push(res.json.connection.id);
+    }
+    const superAdmin = { authorization: `Bearer ${ADMIN_KEY}` };
+    const res = await fetch(`${h.baseUrl}/admin/tenants/${other.tenantId}`, { method: 'DELETE', headers: superAdmin });
+    assert.equal(res.status, 200);
+    const body = await res.json() as Json;
+    assert.equal(body.connections, 2);
+    assert.deepEqual((body.metaUnsubscribe as Json[]).map((m) => m.outcome), ['skipped_shared', 'done']);
+    assert.deepEqual((body.metaUnsubscribe as Json[]).map((m) => m.connectionId).sort(), [...ids].sort());
+    assert.equal(unsubscribeCalls(wabaId).length, 1, 'unsubscribed once');
+    assert.deepEqual(h.graph.onboarding.subscribedApps(wabaId), []);
+    const audit = await fetch(`${h.baseUrl}/admin/audit?action=tenant.delete`, { headers: superAdmin }).then((r) => r.json()) as Json;
+    const event = (audit.events as Json[]).find((e) => e.target.id === other.tenantId);
+    assert.deepEqual(event?.details, { connections: 2, metaUnsubscribe: `waba ${wabaId}: done` });
+  });
+
   /** Another tenant of the same bridge, with its own installation and page. */
-  async function startOtherTenantPage(): Promise<{ cookie: string; state: string; base: string }> {
+  async function startOtherTenantPage(): Promise<{ cookie: string; state: string; base: string; tenantId: string }> {
     const tenant = await fetch(`${h.baseUrl}/admin/tenants`, { method: 'POST', headers: { authorization: 'Bearer test-admin-key-0123456789abcdef', 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Other' }) }).then((r) => r.json()) as Json;
     const call = (path: string, body: unknown) => fetch(`${h.baseUrl}/admin${path}`, { method: 'POST', headers: { authorization: `Bearer ${tenant.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json()) as Promise<Json>;
     await call('/chatwoot/install', { baseUrl: h.chatwoot.url, accountId: ACCOUNT_ID, adminToken: CW_ADMIN_TOKEN });
-    return openPage((await call('/connect-links', {})).url);
+    return { ...(await openPage((await call('/connect-links', {})).url)), tenantId: tenant.id as string };
   }
 
   test('when the installation is removed after the link was sent, then the page and its posts say it is gone', async () => {

@@ -48,6 +48,10 @@ export class GraphClient {
     return this.call<T>(() => this.http.post<T>(this.path(p), body, { headers: { Authorization: `Bearer ${token}` } }));
   }
 
+  async delete<T>(p: string, token: string): Promise<T> {
+    return this.call<T>(() => this.http.delete<T>(this.path(p), { headers: { Authorization: `Bearer ${token}` } }));
+  }
+
   async call<T>(fn: () => Promise<{ data: T }>): Promise<T> {
     try {
       return (await fn()).data;

@@ -50,8 +50,11 @@ export const connectionCommands: CommandModule = (program, ctx) => {
     .argument('<id>', 'connection id')
     .requiredOption('--yes', 'confirm: this cannot be undone')
     .action(async (id: string) => {
-      const { client } = ctx();
-      await client().request('DELETE', `/connections/${encodeURIComponent(id)}`);
-      progress(`removed ${id}`);
+      const { client, out } = ctx();
+      const res = await client().request<{ metaUnsubscribe?: { outcome: string; subscription?: string; action?: string } }>('DELETE', `/connections/${encodeURIComponent(id)}`);
+      if (out.json) printRecord(out, res);
+      const meta = res.metaUnsubscribe;
+      progress(`removed ${id}${meta ? `; unsubscribe at Meta${meta.subscription ? ` (${meta.subscription})` : ''}: ${meta.outcome}` : ''}`);
+      if (meta?.action) progress(meta.action);
     });
 };

@@ -70,11 +70,12 @@ export const connectorCommands: CommandModule = (program, ctx) => {
     .option('--force', 'remove the bridge side even when Chatwoot cannot be reached (the webhooks left are named)')
     .action(async (id: string, o: { force?: boolean }) => {
       const { client, out } = ctx();
-      const report = await client().request<{ webhooksCleared: number; webhooksLeft: number[]; connectionsDeleted: string[] }>(
+      const report = await client().request<{ webhooksCleared: number; webhooksLeft: number[]; connectionsDeleted: string[]; metaUnsubscribe?: Array<{ action?: string }> }>(
         'DELETE', `/chatwoot/installations/${encodeURIComponent(id)}${o.force ? '?force=true' : ''}`);
       if (out.json) printRecord(out, report);
       progress(`uninstalled ${id}: webhooks cleared: ${report.webhooksCleared}; connections removed: ${report.connectionsDeleted.length}`);
       if (report.webhooksLeft.length) progress(`Chatwoot could not be reached for inboxes ${report.webhooksLeft.join(', ')}: clear their webhook URL in Chatwoot's inbox settings.`);
+      for (const action of new Set((report.metaUnsubscribe ?? []).flatMap((m) => (m.action ? [m.action] : [])))) progress(action);
     });
 
   connector.command('link')

@@ -44,9 +44,11 @@ export const tenantCommands: CommandModule = (program, ctx) => {
     .argument('<id>', 'tenant id')
     .requiredOption('--yes', 'confirm: this cannot be undone')
     .action(async (id: string) => {
-      const { client } = ctx();
+      const { client, out } = ctx();
       progress(`deleting tenant ${id} and everything it owns…`);
-      await client().request('DELETE', `/tenants/${encodeURIComponent(id)}`);
+      const res = await client().request<{ metaUnsubscribe?: Array<{ action?: string }> }>('DELETE', `/tenants/${encodeURIComponent(id)}`);
+      if (out.json) printRecord(out, res);
       progress('deleted');
+      for (const action of new Set((res.metaUnsubscribe ?? []).flatMap((m) => (m.action ? [m.action] : [])))) progress(action);
     });
 };

@@ -13,6 +13,7 @@ import type { ChannelKind } from '../../core/events';
 import { chatwootWebhookUrl } from '../chatwoot-webhook';
 import { PLATFORM_API_BASE } from '../platform-api';
 import { isDuplicateKeyError } from '../../store/mongo';
+import type { ConnectionDeletion } from '../../onboarding/unsubscribe';
 import { actorOf, callerOf, scopeOf } from './auth';
 
 export interface ConnectionAdminDeps {
@@ -22,8 +23,11 @@ export interface ConnectionAdminDeps {
   audit: AuditLog;
   onConnectionsChanged(): void;
   onConnectionCreated(conn: ConnectionRecord): Promise<void>;
-  /** Erases what the bridge holds for a connection that was just deleted (records, mappings, queued work). */
-  onConnectionDeleted(conn: ConnectionRecord): Promise<void>;
+  /**
+   * Erases what the bridge holds for a connection that was just deleted (records, mappings, queued work), and
+   * unsubscribes the app at Meta when it was the last connection on its WABA or Page.
+   */
+  onConnectionDeleted(conn: ConnectionRecord): Promise<ConnectionDeletion>;
 }
 
 const newConnectionSchema = Joi.object({
@@ -140,9 +144,11 @@ export function connectionAdminRouter(deps: ConnectionAdminDeps): Router {
     const found = await deps.connections.findById(req.params.id as string, scopeOf(caller));
     if (!found || !(await deps.connections.delete(found.id, scopeOf(caller)))) throw new HttpError('not_found', 'no such connection');
     deps.onConnectionsChanged();
-    await deps.onConnectionDeleted(found);
-    await deps.audit.record({ tenantId: found.tenantId, actor: actorOf(caller), action: 'connection.delete', target: { type: 'connection', id: found.id } });
-    res.status(204).end();
+    const { metaUnsubscribe } = await deps.onConnectionDeleted(found);
+    await deps.audit.record({ tenantId: found.tenantId, actor: actorOf(caller), action: 'connection.delete', target: { type: 'connection', id: found.id },
+      details: { metaUnsubscribe: metaUnsubscribe.outcome, ...(metaUnsubscribe.subscription ? { metaSubscription: metaUnsubscribe.subscription } : {}) } });
+    // The connection is gone either way; `metaUnsubscribe.action` says when Meta may still be sending its webhooks.
+    res.json({ id: found.id, deleted: true, metaUnsubscribe });
   });
   return router;
 

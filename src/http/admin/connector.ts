@@ -9,7 +9,8 @@
  *   GET    /admin/chatwoot/installations[/:id]  what is installed, with the inbox of each connection (no secrets)
  *   DELETE /admin/chatwoot/installations/:id    uninstall: every inbox's webhook cleared, then the connections it
  *          served and the installation erased (tokens and secrets with them). ?force=true erases even when
- *          Chatwoot cannot be reached, and names the inboxes whose webhook is left.
+ *          Chatwoot cannot be reached, and names the inboxes whose webhook is left. metaUnsubscribe says, per
+ *          connection, whether the app was unsubscribed at Meta (the last connection on a WABA or Page).
  *   POST   /admin/connect-links                 { installationId?, tenantId? } → a short-lived URL of the
  *          connection page (WhatsApp Embedded Signup, Facebook Pages and Instagram) for that installation.
  *
@@ -28,6 +29,7 @@ import type { ChatwootInstallation, ChatwootInstallationRepository, InboxBinding
 import type { ChatwootInstaller } from '../../onboarding/chatwoot-installer';
 import type { ConnectTokens } from '../../onboarding/connect-links';
 import type { Logger } from '../../log/logger';
+import { summarizeUnsubscribes } from '../../onboarding/unsubscribe';
 import { actorOf, callerOf, scopeOf, type Caller } from './auth';
 
 export interface ConnectorAdminDeps {
@@ -147,7 +149,8 @@ export function connectorAdminRouter(deps: ConnectorAdminDeps): Router {
       const report = await deps.installer.uninstall(inst, { force });
       await deps.audit.record({
         tenantId: inst.tenantId, actor: actorOf(caller), action: 'chatwoot.uninstall', target: { type: 'chatwoot_installation', id: inst.id },
-        details: { accountId: inst.accountId, forced: force, webhooksCleared: report.webhooksCleared, webhooksLeft: report.webhooksLeft.length, connectionsDeleted: report.connectionsDeleted.length },
+        details: { accountId: inst.accountId, forced: force, webhooksCleared: report.webhooksCleared, webhooksLeft: report.webhooksLeft.length, connectionsDeleted: report.connectionsDeleted.length,
+          ...(report.metaUnsubscribe.length > 0 ? { metaUnsubscribe: summarizeUnsubscribes(report.metaUnsubscribe) } : {}) },
       });
       res.json({ id: inst.id, ...report });
     } catch (err) {

@@ -7,13 +7,17 @@ import Joi from 'joi';
 import { HttpError } from '../errors';
 import type { TenantRecord, TenantRepository } from '../../store/tenants';
 import type { AuditLog } from '../../store/audit';
+import type { ConnectionUnsubscribe } from '../../onboarding/unsubscribe';
 import { actorOf, callerOf, superAdminOnly, type Caller } from './auth';
 
 export interface TenantAdminDeps {
   tenants: TenantRepository;
   audit: AuditLog;
-  /** Erases every connection of the tenant and everything they hold; returns how many connections went. */
-  eraseTenantConnections(tenantId: string): Promise<number>;
+  /**
+   * Erases every connection of the tenant and everything they hold: how many connections went, and for each whether
+   * the app was unsubscribed at Meta (with `summary`, the final outcome per WABA / Page, for the audit event).
+   */
+  eraseTenantConnections(tenantId: string): Promise<{ connections: number; metaUnsubscribe: ConnectionUnsubscribe[]; summary: string }>;
 }
 
 const newTenantSchema = Joi.object({ name: Joi.string().trim().min(1).max(200).required() });
@@ -69,11 +73,13 @@ export function tenantAdminRouter(deps: TenantAdminDeps): Router {
     const id = req.params.id as string;
     if (!(await deps.tenants.findById(id))) throw new HttpError('not_found', 'no such tenant');
     // Connections first: if this stops midway, the tenant (and the way to retry the delete) still exists.
-    const connections = await deps.eraseTenantConnections(id);
+    const erased = await deps.eraseTenantConnections(id);
     await deps.tenants.delete(id);
     // Bridge-wide (tenantId null): the tenant's own events went with it, and no tenant is left to read this one.
-    await deps.audit.record({ tenantId: null, actor: actorOf(callerOf(res)), action: 'tenant.delete', target: { type: 'tenant', id }, details: { connections } });
-    res.status(204).end();
+    await deps.audit.record({ tenantId: null, actor: actorOf(callerOf(res)), action: 'tenant.delete', target: { type: 'tenant', id },
+      details: { connections: erased.connections, ...(erased.summary ? { metaUnsubscribe: erased.summary } : {}) } });
+    // Where Meta could not be told to stop sending (metaUnsubscribe[].action), the operator removes the app by hand.
+    res.json({ id, deleted: true, connections: erased.connections, metaUnsubscribe: erased.metaUnsubscribe });
   });
 
   return router;

@@ -7,6 +7,11 @@
  * remembered under every id they have, so a customer who later shows a phone number stays one conversation;
  * the bridge stores it, never the phone number. Whom a conversation's replies go to is kept encrypted. A
  * `contact` event goes out before a customer's first event and whenever their profile changes.
+ *
+ * Both are forgotten RETENTION_CUSTOMER_MAPPING_DAYS after the customer's last message (an agent's reply by
+ * conversation id keeps the recipient too). The customer's next message makes them again, with a contact event:
+ * the conversation id is the same when that message names them by the id they were first known by (a phone number
+ * does not change); one first known only by a BSUID who now shows a phone number gets a new one.
  */
 import { createHash } from 'node:crypto';
 import type { CustomerRef } from '../../core/events';
@@ -68,10 +73,14 @@ export class GenericPlatform implements Platform<'generic'> {
     const known = await this.known(conn, ids);
     const conversationId = known?.platformConversationId ?? conversationKey(conn.id, customer.id);
     const hash = profileHash(customer);
+    const recipient = { id: customer.id, phone: customer.phone };
     if (known?.profileHash !== hash) {
       await this.deps.client.send(conn, contactEvent(this.ctx(conn, conversationId), customer, occurredAtMs));
-      await this.deps.recipients.remember(conn.id, conversationId, { id: customer.id, phone: customer.phone });
+      await this.deps.recipients.remember(conn.id, conversationId, recipient);
       await this.deps.links.set(conn.id, ids, { platformContactId: conversationId, platformConversationId: conversationId, profileHash: hash });
+    } else {
+      // Known and unchanged: the message still counts as a use of whom replies go to (at most one write a day).
+      await this.deps.recipients.keep(conn.id, conversationId, recipient);
     }
     return conversationId;
   }
@@ -111,7 +120,9 @@ export class GenericPlatform implements Platform<'generic'> {
       conversationId ??= (await this.known(conn, [req.customer.id]))?.platformConversationId ?? conversationKey(conn.id, req.customer.id);
     } else {
       recipient = await this.deps.recipients.recipientOf(conn.id, conversationId!);
-      if (!recipient) return { invalid: [`"conversation_id" is not a conversation of this connection; to write first, give "customer"`] };
+      if (!recipient) {
+        return { invalid: [`"conversation_id" is not a conversation of this connection, or its customer has not written for RETENTION_CUSTOMER_MAPPING_DAYS and it was forgotten; to write to them, give "customer"`] };
+      }
     }
     return { command: replyCommand(req, conversationId!, recipient, this.now()), commandId: `message:${req.message_id}` };
   }

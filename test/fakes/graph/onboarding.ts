@@ -1,7 +1,9 @@
 /**
  * The onboarding side of the Graph fake (meta-api-notes §6, Meta's OpenAPI spec for register and subscribed_apps):
  *
- *   POST /{waba-id}/subscribed_apps        GET the same: the app's webhook subscription on a WABA
+ *   POST /{waba-id}/subscribed_apps        GET the same: the app's webhook subscription on a WABA; DELETE the same
+ *                                          unsubscribes ({success: true}; 404/803 when the app is not subscribed,
+ *                                          as Meta's OpenAPI unsubscribeFromWabaWebhooks documents)
  *   GET  /{waba-id}/phone_numbers          the WABA's numbers (id, display_phone_number, verified_name, status…)
  *   GET  /{phone-number-id}                one number, when the token reaches it
  *   POST /{phone-number-id}/register       { messaging_product: 'whatsapp', pin } (6 digits; PIN mismatch 133005;
@@ -11,7 +13,9 @@
  *                                          Business Integration System User (not the person who signed up); a Page
  *                                          token → the Page. ?fields= filters like Graph (default id,name)
  *   GET  /me/accounts                      a user token's Pages, each with its Page token
- *   POST /{page-id}/subscribed_apps        ?subscribed_fields=… (or in the body), Page token
+ *   POST /{page-id}/subscribed_apps        ?subscribed_fields=… (or in the body), Page token; DELETE the same with
+ *                                          the Page token unsubscribes ({success: true}, also when not subscribed:
+ *                                          UNCONFIRMED what Graph answers then)
  *   GET  /{page-id}?fields=instagram_business_account
  *
  * Codes are issued by the test (issueBusinessCode / issueUserCode), as Facebook's login window would; the code
@@ -40,7 +44,7 @@ export interface FakePage {
   id: string;
   name: string;
   instagram?: { id: string; username?: string };
-  /** Fields of POST /{page-id}/subscribed_apps, once subscribed. */
+  /** Fields of POST /{page-id}/subscribed_apps, once subscribed; gone again after DELETE. */
   subscribedFields?: string[];
 }
 
@@ -121,7 +125,7 @@ export function onboardingApi(hooks: OnboardingHooks): { router: express.Router;
     if (!hooks.isKnownToken(token)) throw graphErrors.invalidToken();
     return token;
   };
-  const wabaFor = (token: string, id: string, method: 'get' | 'post'): Waba => {
+  const wabaFor = (token: string, id: string, method: 'get' | 'post' | 'delete'): Waba => {
     const waba = wabas.get(id);
     if (!waba || !businessTokens.get(token)?.has(id)) throw graphErrors.unsupported(method, id);
     return waba;
@@ -188,6 +192,24 @@ export function onboardingApi(hooks: OnboardingHooks): { router: express.Router;
     const raw = req.query.subscribed_fields ?? (req.body as Record<string, unknown> | undefined)?.subscribed_fields;
     if (typeof raw !== 'string' || !raw) throw oauthError(400, 100, '(#100) The parameter subscribed_fields is required.');
     page.subscribedFields = raw.split(',').map((f) => f.trim());
+    res.json({ success: true });
+  });
+
+  router.delete('/:id/subscribed_apps', (req, res, next) => {
+    const id = String(req.params.id);
+    if (wabas.has(id)) {
+      const waba = wabaFor(authenticate(req), id, 'delete');
+      if (!waba.subscribedApps.delete(hooks.appId() ?? 'unknown-app')) {
+        throw new GraphError(404, { error: { message: 'WhatsApp Business Account not found or not subscribed', type: 'GraphMethodException', code: 803, fbtrace_id: fbtraceId() } });
+      }
+      res.json({ success: true });
+      return;
+    }
+    const page = pages.get(id);
+    if (!page) { next(); return; }
+    const token = authenticate(req);
+    if (pageTokens.get(token) !== id) throw graphErrors.unsupported('delete', id);
+    delete page.subscribedFields;
     res.json({ success: true });
   });
 
