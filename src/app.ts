@@ -213,7 +213,8 @@ export class Bridge {
     });
     const outbound = new OutboundRelay({
       keys: inboundKeys, deliveries, conversations, connections, channels, statuses, platformFor,
-      settings: { markReadOnReply: config.outbound.markReadOnReply },
+      // A third of the claim lease: a record retried that long is still written before anyone may take the reply over.
+      settings: { markReadOnReply: config.outbound.markReadOnReply, persistWithinMs: Math.floor(config.queue.claimLeaseMs / 3) },
       onReauthNeeded: () => directory.invalidate(),
     });
     // What a deleted connection leaves behind (records, mappings, queued work) is erased by the privacy module,

@@ -14,6 +14,7 @@ import type { ChannelRegistry } from '../channels/channel';
 import type { StatusRelay } from './relay-status';
 import type { Logger } from '../log/logger';
 import { PermanentError, RetryableError, errorMessage } from './errors';
+import { persistAfterSend } from './persist-after-send';
 
 export type ReplyOutcome = 'sent' | 'duplicate' | 'failed';
 
@@ -21,6 +22,8 @@ const CHANNEL_NAMES: Readonly<Record<ChannelKind, string>> = { whatsapp: 'WhatsA
 
 export interface OutboundSettings {
   markReadOnReply: boolean;
+  /** How long a send's record is retried after Meta accepted the send (persist-after-send.ts); keep it under the claim lease. */
+  persistWithinMs?: number;
 }
 
 export class OutboundRelay {
@@ -134,11 +137,12 @@ export class OutboundRelay {
       if (alreadySent.has(part.index)) continue;
       const sentAt = new Date();
       const externalId = await channel.outbound.send(conn, part);
-      await deliveries.record({
+      // Meta has it now, and Graph cannot tell a resend from a new message: this record must be written.
+      await persistAfterSend(() => deliveries.record({
         connectionId: conn.id, direction: 'outbound', externalId, part: part.index,
         platformConversationId: cmd.platformConversationId, platformMessageId: cmd.platformMessageId, status: 'pending',
         customerKey: DeliveryRepository.customerKeyOf(conn.id, cmd.recipient.id), sentAt,
-      });
+      }), 'record of a reply part Meta accepted', log, { withinMs: this.deps.settings.persistWithinMs ?? 20_000 });
       await statuses.releaseHeld(conn, externalId);
       log.info('reply part sent', { part: part.index, kind: part.kind, of: parts.length });
     }
