@@ -69,11 +69,7 @@ func main() {
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		// _txlock=immediate: a transaction takes SQLite's one write lock when it begins, so a writer waits for it
-		// under busy_timeout (FerretDB sets 10 s). With the default (deferred) a transaction that read first and
-		// then writes fails at once with "database is locked (SQLITE_BUSY)" when another writer got there first:
-		// the chaos run saw ~900 such failures among two bridges' writes, and each one a retried job.
-		SQLiteURL: "file:" + *dir + "?_txlock=immediate",
+		SQLiteURL: "file:" + *dir,
 	})
 	if err != nil {
 		fail("%v", err)
