@@ -5,28 +5,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-# shellcheck source=test/support/redis.sh
-source test/support/redis.sh
-# shellcheck source=test/support/mongo-wire.sh
-source test/support/mongo-wire.sh
+# shellcheck source=test/support/local-services.sh
+source test/support/local-services.sh
 
-workdir="$(mktemp -d "${TMPDIR:-/tmp}/bridge-chaos.XXXXXX")"
-driver_pid=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  # The driver's own children (bridge processes, its redis-server) go with its process group.
-  [ -z "$driver_pid" ] || svc_stop_group "$driver_pid" "the chaos driver"
-  mongo_wire_stop || true
-  svc_stop_watchdogs || true
-  rm -rf "$workdir"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-svc_guard_dir "$workdir"
+local_services_init chaos
 redis_ensure_installed
 mongo_wire_start "$workdir"
 export MONGODB_URI MONGO_BACKEND
@@ -34,6 +16,8 @@ echo "chaos: MongoDB-wire backend: $MONGO_BACKEND" >&2
 launcher=()
 command -v setsid >/dev/null 2>&1 && launcher=(setsid)
 set +e
+# The driver's own children (bridge processes, its redis-server) go with its process group at exit.
+driver_name="the chaos driver"
 "${launcher[@]}" node --import tsx chaos/main.ts "$@" </dev/null &
 driver_pid=$!
 svc_watchdog "$driver_pid" group
