@@ -213,8 +213,8 @@ export class Bridge {
     });
     const outbound = new OutboundRelay({
       keys: inboundKeys, deliveries, conversations, connections, channels, statuses, platformFor,
-      // A third of the claim lease: a record retried that long is still written before anyone may take the reply over.
-      settings: { markReadOnReply: config.outbound.markReadOnReply, persistWithinMs: Math.floor(config.queue.claimLeaseMs / 3) },
+      // Three quarters of the claim lease (and at least five tries): a send's record is worth waiting for.
+      settings: { markReadOnReply: config.outbound.markReadOnReply, persistWithinMs: Math.floor(config.queue.claimLeaseMs * 0.75) },
       onReauthNeeded: () => directory.invalidate(),
     });
     // What a deleted connection leaves behind (records, mappings, queued work) is erased by the privacy module,

@@ -142,7 +142,7 @@ export class OutboundRelay {
         connectionId: conn.id, direction: 'outbound', externalId, part: part.index,
         platformConversationId: cmd.platformConversationId, platformMessageId: cmd.platformMessageId, status: 'pending',
         customerKey: DeliveryRepository.customerKeyOf(conn.id, cmd.recipient.id), sentAt,
-      }), 'record of a reply part Meta accepted', log, { withinMs: this.deps.settings.persistWithinMs ?? 20_000 });
+      }), 'record of a reply part Meta accepted', log, { withinMs: this.deps.settings.persistWithinMs ?? 45_000 });
       await statuses.releaseHeld(conn, externalId);
       log.info('reply part sent', { part: part.index, kind: part.kind, of: parts.length });
     }

@@ -7,6 +7,7 @@
  * would slow down as the collection grows. The platform-message → parts mapping is its own `_id`-keyed document
  * (collection platform_messages) for the same reason.
  */
+import { isDuplicateKeyError } from './mongo';
 import { Schema, type Connection as MongoConnection, type Model } from 'mongoose';
 import { createHash } from 'node:crypto';
 import type { TrackedStatus } from '../core/status-merge';
@@ -117,11 +118,14 @@ export class DeliveryRepository {
   /** Records a forwarded message. Idempotent: a repeat for the same Meta id leaves the first record. */
   async record(input: Omit<DeliveryRecord, 'createdAt' | 'expiresAt'>, now = new Date()): Promise<void> {
     const expiresAt = new Date(now.getTime() + this.retentionMs);
-    await this.model.updateOne(
-      { _id: DeliveryRepository.idOf(input.connectionId, input.externalId) },
-      { $setOnInsert: { ...input, expiresAt } },
-      { upsert: true },
-    );
+    // An insert, not an upsert: FerretDB runs an upsert as read-then-write in one SQLite transaction, which fails
+    // at once with SQLITE_BUSY when another writer committed in between; a plain insert waits its turn. A
+    // duplicate key means the record is already there, which is the idempotent answer.
+    try {
+      await this.model.create({ _id: DeliveryRepository.idOf(input.connectionId, input.externalId), ...input, expiresAt });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
     if (input.direction === 'outbound') {
       const _id = DeliveryRepository.idOf(input.connectionId, input.platformMessageId);
       const part = { part: input.part ?? 0, externalId: input.externalId };

@@ -52,6 +52,19 @@ describe('persist after send', () => {
     assert.match(lines.at(-1)!.message, /may repeat what was already done/);
   });
 
+  test('when one try takes longer than the whole window, then it still tries five times before giving up', async () => {
+    const { log } = capture();
+    const time = fakeTime();
+    let calls = 0;
+    const slowBusy = async () => { calls += 1; await time.sleep(25_000); throw busy(); };
+    await assert.rejects(persistAfterSend(slowBusy, 'record', log, { withinMs: 20_000, ...time }), /SQLITE_BUSY/);
+    assert.equal(calls, 5);
+    calls = 0;
+    let ok = 0;
+    assert.equal(await persistAfterSend(async () => { calls += 1; await time.sleep(25_000); if (calls < 4) throw busy(); ok += 1; return 'in'; }, 'record', log, { withinMs: 20_000, ...time }), 'in');
+    assert.equal(ok, 1, 'the fourth try, far past the window, still counts');
+  });
+
   test('when the first write works, then nothing waits and nothing is logged', async () => {
     const { log, lines } = capture();
     const time = fakeTime();
