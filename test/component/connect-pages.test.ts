@@ -63,6 +63,22 @@ describe('channel connection page (HTTP)', () => {
     return { wabaId, phoneNumberId, code: h.graph.onboarding.issueBusinessCode({ wabaIds: [wabaId] }) };
   }
 
+  /** A WABA with two numbers, both signed up through Embedded Signup on `page`: one subscription serving two connections. */
+  async function signUpTwoNumbers(page: { cookie: string; state: string; base: string }): Promise<{ wabaId: string; numbers: string[]; ids: string[] }> {
+    seq += 1;
+    const n = String(seq).padStart(4, '0');
+    const wabaId = `20229012935${n}`;
+    const numbers = [`30654035225${n}`, `30654035226${n}`];
+    h.graph.onboarding.addBusinessAccount({ id: wabaId, numbers: numbers.map((id, i) => ({ id, displayPhoneNumber: `+1 555-020-${i}${n.slice(1)}`, verifiedName: `Shop ${seq}-${i}` })) });
+    const ids: string[] = [];
+    for (const phoneNumberId of numbers) {
+      const res = await post(page, '/whatsapp', { code: h.graph.onboarding.issueBusinessCode({ wabaIds: [wabaId] }), event: 'FINISH', wabaId, phoneNumberId });
+      assert.equal(res.status, 201, JSON.stringify(res.json));
+      ids.push(res.json.connection.id);
+    }
+    return { wabaId, numbers, ids };
+  }
+
   test('when the page is opened from a link, then it sets only the CSRF cookie and serves itself with its own CSP', async () => {
     const page = await openPage(await o.connectLink());
     assert.equal(page.res.status, 200);
@@ -320,17 +336,8 @@ describe('channel connection page (HTTP)', () => {
 
   test('when Meta reports PARTNER_APP_UNINSTALLED for a WABA, then its numbers are disconnected and audited, another tenant\'s WABA is untouched, and a redelivery changes nothing', async () => {
     // WABA X with two numbers in this tenant, WABA Y in another tenant; both onboarded through Embedded Signup.
-    seq += 1;
-    const X = `20229012935${String(seq).padStart(4, '0')}`;
-    const xNumbers = [`30654035225${String(seq).padStart(4, '0')}`, `30654035226${String(seq).padStart(4, '0')}`];
-    h.graph.onboarding.addBusinessAccount({ id: X, numbers: xNumbers.map((id, i) => ({ id, displayPhoneNumber: `+1 555-020-${i}${String(seq).padStart(3, '0')}`, verifiedName: `X shop ${i}` })) });
     const page = await openPage(await o.connectLink());
-    const xIds: string[] = [];
-    for (const phoneNumberId of xNumbers) {
-      const res = await post(page, '/whatsapp', { code: h.graph.onboarding.issueBusinessCode({ wabaIds: [X] }), event: 'FINISH', wabaId: X, phoneNumberId });
-      assert.equal(res.status, 201, JSON.stringify(res.json));
-      xIds.push(res.json.connection.id);
-    }
+    const { wabaId: X, numbers: xNumbers, ids: xIds } = await signUpTwoNumbers(page);
     const y = businessAccount();
     const other = await startOtherTenantPage();
     const yRes = await post(other, '/whatsapp', { code: y.code, event: 'FINISH', wabaId: y.wabaId, phoneNumberId: y.phoneNumberId });
@@ -406,17 +413,7 @@ describe('channel connection page (HTTP)', () => {
   });
 
   test('when one of two numbers of a WABA is deleted, then the WABA stays subscribed (skipped_shared), and deleting the other unsubscribes it', async () => {
-    seq += 1;
-    const wabaId = `20229012936${String(seq).padStart(4, '0')}`;
-    const numbers = [`30654035227${String(seq).padStart(4, '0')}`, `30654035228${String(seq).padStart(4, '0')}`];
-    h.graph.onboarding.addBusinessAccount({ id: wabaId, numbers: numbers.map((id, i) => ({ id, displayPhoneNumber: `+1 555-030-${i}${String(seq).padStart(3, '0')}`, verifiedName: `Two shop ${i}` })) });
-    const page = await openPage(await o.connectLink());
-    const ids: string[] = [];
-    for (const phoneNumberId of numbers) {
-      const res = await post(page, '/whatsapp', { code: h.graph.onboarding.issueBusinessCode({ wabaIds: [wabaId] }), event: 'FINISH', wabaId, phoneNumberId });
-      assert.equal(res.status, 201, JSON.stringify(res.json));
-      ids.push(res.json.connection.id);
-    }
+    const { wabaId, ids } = await signUpTwoNumbers(await openPage(await o.connectLink()));
 
     const first = await o.admin('DELETE', `/connections/${ids[0]}`);
     assert.equal(first.status, 200, JSON.stringify(first.json));
@@ -501,16 +498,7 @@ describe('channel connection page (HTTP)', () => {
 
   test('when a tenant is deleted with two numbers of one WABA, then its connector uninstall unsubscribes the WABA once, after the last, and the answer and audit event say so', async () => {
     const other = await startOtherTenantPage();
-    seq += 1;
-    const wabaId = `20229012937${String(seq).padStart(4, '0')}`;
-    const numbers = [`30654035229${String(seq).padStart(4, '0')}`, `30654035230${String(seq).padStart(4, '0')}`];
-    h.graph.onboarding.addBusinessAccount({ id: wabaId, numbers: numbers.map((id, i) => ({ id, displayPhoneNumber: `+1 555-040-${i}${String(seq).padStart(3, '0')}`, verifiedName: `Gone shop ${i}` })) });
-    const ids: string[] = [];
-    for (const phoneNumberId of numbers) {
-      const res = await post(other, '/whatsapp', { code: h.graph.onboarding.issueBusinessCode({ wabaIds: [wabaId] }), event: 'FINISH', wabaId, phoneNumberId });
-      assert.equal(res.status, 201, JSON.stringify(res.json));
-      ids.push(res.json.connection.id);
-    }
+    const { wabaId, ids } = await signUpTwoNumbers(other);
     const superAdmin = { authorization: `Bearer ${ADMIN_KEY}` };
     const res = await fetch(`${h.baseUrl}/admin/tenants/${other.tenantId}`, { method: 'DELETE', headers: superAdmin });
     assert.equal(res.status, 200);
