@@ -79,23 +79,12 @@ export class MetaLoad {
    * like any webhook (again until a bridge answers 200). It is what lets a bridge that lost Graph's answer (killed
    * mid-send) find the part sent instead of sending it twice.
    */
-  sendStatus(message: { id: string; phoneNumberId: string; to?: string; body: Record<string, unknown> }): void {
+  sendStatus(message: { id: string; to?: string; body: Record<string, unknown> }): void {
     const opaque = message.body.biz_opaque_callback_data;
-    const body = JSON.stringify({
-      object: 'whatsapp_business_account',
-      entry: [{
-        id: '102290129340398',
-        changes: [{
-          field: 'messages',
-          value: {
-            messaging_product: 'whatsapp',
-            metadata: { display_phone_number: this.opts.displayPhoneNumber, phone_number_id: message.phoneNumberId },
-            statuses: [{
-              id: message.id, status: 'sent', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: (message.to ?? '').replace(/\D/g, ''),
-              ...(typeof opaque === 'string' ? { biz_opaque_callback_data: opaque } : {}),
-            }],
-          },
-        }],
+    const body = this.messagesChange({
+      statuses: [{
+        id: message.id, status: 'sent', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: (message.to ?? '').replace(/\D/g, ''),
+        ...(typeof opaque === 'string' ? { biz_opaque_callback_data: opaque } : {}),
       }],
     });
     this.stats.statuses += 1;
@@ -111,6 +100,14 @@ export class MetaLoad {
   /** Meta's timestamps are seconds; each message of a customer gets its own second, in writing order. */
   private body(c: number, k: number, wamid: string): string {
     const from = this.opts.phones[c]!;
+    return this.messagesChange({
+      contacts: [{ profile: { name: `Customer ${c}` }, wa_id: from }],
+      messages: [{ from, id: wamid, timestamp: String(this.baseS + k), type: 'text', text: { body: customerText(this.opts.marker, c, k) } }],
+    });
+  }
+
+  /** A delivery of one `messages` change for the connection's number: customer messages or statuses. */
+  private messagesChange(content: Record<string, unknown>): string {
     return JSON.stringify({
       object: 'whatsapp_business_account',
       entry: [{
@@ -120,8 +117,7 @@ export class MetaLoad {
           value: {
             messaging_product: 'whatsapp',
             metadata: { display_phone_number: this.opts.displayPhoneNumber, phone_number_id: this.opts.phoneNumberId },
-            contacts: [{ profile: { name: `Customer ${c}` }, wa_id: from }],
-            messages: [{ from, id: wamid, timestamp: String(this.baseS + k), type: 'text', text: { body: customerText(this.opts.marker, c, k) } }],
+            ...content,
           },
         }],
       }],

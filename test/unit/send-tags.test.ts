@@ -5,8 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
-import { createLogger } from '../../src/log/logger';
+import { capturedLog as capture } from '../support/captured-log';
 import { isSendTag, sendTagOf } from '../../src/core/send-tags';
 import { earlierSendOf } from '../../src/core/earlier-send';
 import { RetryableError, mayHaveBeenCarriedOut, PermanentError } from '../../src/core/errors';
@@ -15,15 +14,6 @@ import { planWhatsAppSend } from '../../src/channels/whatsapp/outbound';
 import { parseWhatsAppDelivery } from '../../src/channels/whatsapp/webhook';
 import type { SendLedger } from '../../src/queue/send-ledger';
 import type { StatusEvent } from '../../src/core/events';
-
-function capture() {
-  const stream = new PassThrough();
-  const lines: Array<{ level: string; message: string }> = [];
-  stream.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-  });
-  return { log: createLogger({ level: 'info', stream }), lines };
-}
 
 /** A ledger in memory whose entries a test changes, and a clock that only moves when the code sleeps. */
 function world(entry: { attemptedAt?: number; externalId?: string }, onSleep?: (t: number) => void) {
