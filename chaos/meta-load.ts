@@ -29,6 +29,9 @@ export interface MetaLoadStats {
   /** Answers by HTTP status, and 'network' for refused/cut connections and timeouts. */
   answers: Record<string, number>;
   redeliveries: number;
+  /** "sent" status webhooks delivered (one per message Graph accepted), and how many of those were delivered again. */
+  statuses: number;
+  statusRedeliveries: number;
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -40,7 +43,8 @@ function sleep(ms: number): Promise<void> {
 export class MetaLoad {
   /** One per message, in the order first sent; `sentAt` is the first attempt. */
   readonly sent: SentItem[] = [];
-  readonly stats: MetaLoadStats = { answers: {}, redeliveries: 0 };
+  readonly stats: MetaLoadStats = { answers: {}, redeliveries: 0, statuses: 0, statusRedeliveries: 0 };
+  private readonly statusDeliveries = new Set<Promise<void>>();
   acked = 0;
   private nextStart = 0;
   private inFlight = 0;
@@ -70,9 +74,40 @@ export class MetaLoad {
     }
   }
 
+  /**
+   * Meta's "sent" status for a message Graph accepted, with the send's biz_opaque_callback_data echoed, delivered
+   * like any webhook (again until a bridge answers 200). It is what lets a bridge that lost Graph's answer (killed
+   * mid-send) find the part sent instead of sending it twice.
+   */
+  sendStatus(message: { id: string; to?: string; body: Record<string, unknown> }): void {
+    const opaque = message.body.biz_opaque_callback_data;
+    const body = this.messagesChange({
+      statuses: [{
+        id: message.id, status: 'sent', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: (message.to ?? '').replace(/\D/g, ''),
+        ...(typeof opaque === 'string' ? { biz_opaque_callback_data: opaque } : {}),
+      }],
+    });
+    this.stats.statuses += 1;
+    const delivery = this.deliverUntilAccepted(body, true).finally(() => this.statusDeliveries.delete(delivery));
+    this.statusDeliveries.add(delivery);
+  }
+
+  /** Every status webhook started so far has been accepted. */
+  async statusesDelivered(): Promise<void> {
+    while (this.statusDeliveries.size > 0) await Promise.all([...this.statusDeliveries]);
+  }
+
   /** Meta's timestamps are seconds; each message of a customer gets its own second, in writing order. */
   private body(c: number, k: number, wamid: string): string {
     const from = this.opts.phones[c]!;
+    return this.messagesChange({
+      contacts: [{ profile: { name: `Customer ${c}` }, wa_id: from }],
+      messages: [{ from, id: wamid, timestamp: String(this.baseS + k), type: 'text', text: { body: customerText(this.opts.marker, c, k) } }],
+    });
+  }
+
+  /** A delivery of one `messages` change for the connection's number: customer messages or statuses. */
+  private messagesChange(content: Record<string, unknown>): string {
     return JSON.stringify({
       object: 'whatsapp_business_account',
       entry: [{
@@ -82,8 +117,7 @@ export class MetaLoad {
           value: {
             messaging_product: 'whatsapp',
             metadata: { display_phone_number: this.opts.displayPhoneNumber, phone_number_id: this.opts.phoneNumberId },
-            contacts: [{ profile: { name: `Customer ${c}` }, wa_id: from }],
-            messages: [{ from, id: wamid, timestamp: String(this.baseS + k), type: 'text', text: { body: customerText(this.opts.marker, c, k) } }],
+            ...content,
           },
         }],
       }],
@@ -98,18 +132,19 @@ export class MetaLoad {
     if (start > now) await sleep(start - now);
   }
 
-  private async deliverUntilAccepted(body: string): Promise<void> {
+  private async deliverUntilAccepted(body: string, isStatus = false): Promise<void> {
     const signature = signMetaBody(body, this.opts.appSecret);
     for (let attempt = 1; ; attempt += 1) {
       if (attempt > 1) {
-        this.stats.redeliveries += 1;
+        if (isStatus) this.stats.statusRedeliveries += 1;
+        else this.stats.redeliveries += 1;
         await sleep(Math.min(3000, 150 * 2 ** Math.min(attempt - 2, 5)) * (0.5 + Math.random() / 2));
       }
       const targets = this.opts.targets();
       if (targets.length === 0) continue;
       const target = targets[this.roundRobin++ % targets.length]!;
       const status = await this.withSlot(() => this.post(target, body, signature));
-      this.stats.answers[status] = (this.stats.answers[status] ?? 0) + 1;
+      if (!isStatus) this.stats.answers[status] = (this.stats.answers[status] ?? 0) + 1;
       if (status === '200') return;
     }
   }

@@ -19,7 +19,7 @@ export function formatReport(r: ChaosReport): string {
   out.push(line('customer messages → Chatwoot:', r.inbound));
   out.push(line('agent replies → Graph:', r.replies));
   if (r.replies.sigkillWindow.length) {
-    out.push(`  of the reply duplicates, ${r.replies.sigkillWindow.length} in the SIGKILL window: Graph accepted the send, the process was killed before recording it, the retry sent it again (Graph has no idempotency key)`);
+    out.push(`  of the reply duplicates, ${r.replies.sigkillWindow.length} in the SIGKILL window: Graph accepted the send, the process was killed before recording it, and the retry did not find Meta's status naming it`);
   }
   if (r.inbound.missing.length) out.push(`  missing customer messages: ${r.inbound.missing.slice(0, 5).join(', ')}${r.inbound.missing.length > 5 ? ', …' : ''}`);
   if (r.replies.missing.length) out.push(`  missing replies: ${r.replies.missing.slice(0, 5).join(', ')}${r.replies.missing.length > 5 ? ', …' : ''}`);
@@ -34,6 +34,7 @@ export function formatReport(r: ChaosReport): string {
   out.push(`customers with more than one Chatwoot conversation: ${r.customersWithSeveralConversations}`);
   const answers = Object.entries(r.meta.answers).sort().map(([k, v]) => `${k} ×${v}`).join(', ');
   out.push(`Meta webhook answers: ${answers}; redeliveries ${r.meta.redeliveries}`);
+  out.push(`Meta "sent" status webhooks (one per message Graph accepted, with its send tag): ${r.meta.statuses}, redeliveries ${r.meta.statusRedeliveries}`);
   out.push(`Chatwoot webhooks (driver retries them, as real Chatwoot does not): received ${r.relay.received}, accepted ${r.relay.forwarded}, retries ${r.relay.retries}, refused ${r.relay.refused.length}`);
   out.push(`bridge exits: ${r.exits.map((e) => `#${e.index} ${e.signal} → ${e.code === null ? 'killed' : `exit ${e.code}`} in ${s(e.ms)}`).join('; ')}`);
   const redisScans = r.scans.filter((x) => x.store === 'redis');

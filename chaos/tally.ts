@@ -92,10 +92,10 @@ export function tally(sent: SentItem[], arrivals: Arrival[]): Tally {
 }
 
 /**
- * Graph has no idempotency key: a send Graph accepted whose process died before the record was written is sent
- * again by the retry. Between the two steps lies one database write (tens to hundreds of ms on a busy FerretDB);
- * 3 s bounds it generously. Closing this window needs Meta's status webhooks correlated by
- * biz_opaque_callback_data, which the bridge does not do yet.
+ * Graph has no idempotency key: a send Graph accepted whose process died before the record was written would be
+ * sent again by a blind retry. Between the two steps lies one database write (tens to hundreds of ms on a busy
+ * FerretDB); 3 s bounds it generously. The bridge closes this window with Meta's status webhooks (send tags,
+ * src/core/earlier-send.ts); the report still names duplicates found in it, to say where to look.
  */
 export const SEND_RECORD_WINDOW_MS = 3_000;
 

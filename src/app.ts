@@ -40,6 +40,7 @@ import { Pacer } from './queue/pacer';
 import { WhatsAppSender } from './channels/whatsapp/sender';
 import { ConversationStateRepository } from './store/conversation-state';
 import { HeldStatusRepository } from './store/held-statuses';
+import { SendLedger } from './queue/send-ledger';
 import { OutboundRelay } from './core/relay-outbound';
 import { StatusRelay } from './core/relay-status';
 import { chatwootWebhookRouter } from './http/chatwoot-webhook';
@@ -211,10 +212,21 @@ export class Bridge {
       deliveries, held, platformFor,
       describe: (conn, code, title, details) => channels.forKind(conn.channel).outbound.describeStatusError(code, title, details),
     });
+    const sendLedger = new SendLedger(this.laneRedis, config.queue.prefix, config.retention.deliveryRecordDays * 86_400_000);
     const outbound = new OutboundRelay({
       keys: inboundKeys, deliveries, conversations, connections, channels, statuses, platformFor,
       // Three quarters of the claim lease (and at least five tries): a send's record is worth waiting for.
-      settings: { markReadOnReply: config.outbound.markReadOnReply, persistWithinMs: Math.floor(config.queue.claimLeaseMs * 0.75) },
+      settings: {
+        markReadOnReply: config.outbound.markReadOnReply,
+        persistWithinMs: Math.floor(config.queue.claimLeaseMs * 0.75),
+        // Waiting in place for Meta's status uses a quarter of the lease at most; longer waits go through the queue.
+        earlierSend: {
+          waitMs: config.queue.unconfirmedSendWaitMs,
+          pollMs: Math.min(10_000, Math.floor(config.queue.claimLeaseMs / 4)),
+          observe: (outcome) => this.metrics.unansweredSends.inc({ outcome }),
+        },
+      },
+      sendLedger,
       onReauthNeeded: () => directory.invalidate(),
     });
     // What a deleted connection leaves behind (records, mappings, queued work) is erased by the privacy module,
@@ -231,7 +243,7 @@ export class Bridge {
         backoff: { baseMs: config.queue.backoffBaseMs, maxMs: config.queue.backoffMaxMs },
       },
       {
-        channels, directory, relay, outbound, statuses, deadLetters, sealer, metrics: this.metrics, log: log.child({ component: 'queue' }), laneRedis: this.laneRedis,
+        channels, directory, relay, outbound, statuses, deadLetters, sealer, metrics: this.metrics, log: log.child({ component: 'queue' }), laneRedis: this.laneRedis, sendLedger,
         onAccessRevoked: (event) => privacy!.accessRevoked(event),
       },
     );

@@ -44,6 +44,7 @@ export interface Config {
     enqueueTimeoutMs: number;
     lockDurationMs: number;
     claimLeaseMs: number;
+    unconfirmedSendWaitMs: number;
   };
   shutdown: {
     drainMs: number;
@@ -160,6 +161,8 @@ export const SETTINGS: readonly Setting[] = [
     description: 'A job whose worker died is picked up again after this long' },
   { env: 'QUEUE_CLAIM_LEASE_MS', path: 'queue.claimLeaseMs', schema: Joi.number().integer().min(1000).default(60_000),
     description: 'A message claim left by a worker that died is taken over after this long (longer than one forwarding attempt)' },
+  { env: 'QUEUE_UNCONFIRMED_SEND_WAIT_MS', path: 'queue.unconfirmedSendWaitMs', schema: Joi.number().integer().min(0).max(3_600_000).default(90_000),
+    description: "A WhatsApp send that got no answer (process killed, timeout) may have gone out: its retry waits this long for Meta's status naming it before sending again (0: resend at once)" },
   { env: 'SHUTDOWN_DRAIN_MS', path: 'shutdown.drainMs', schema: Joi.number().integer().min(0).max(600_000).default(20_000),
     description: 'On SIGTERM: webhooks get 503 at once; work in hand may finish for this long, then the rest is left to other processes' },
   { env: 'RETENTION_DELIVERY_RECORD_DAYS', path: 'retention.deliveryRecordDays', schema: Joi.number().min(1).max(90).default(7),

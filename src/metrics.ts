@@ -45,6 +45,12 @@ export class Metrics {
     labelNames: ['api', 'code', 'retryable'] as const, registers: [this.registry],
   });
 
+  readonly unansweredSends = new Counter({
+    name: 'bridge_unanswered_sends_total',
+    help: "Retried reply parts whose earlier send got no answer: found_sent (Meta's status named it; recorded, not sent again), waiting (its status may still come), resent (no status within QUEUE_UNCONFIRMED_SEND_WAIT_MS)",
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
+
   readonly deadLetters = new Counter({
     name: 'bridge_dead_letters_total', help: 'Events given up on after retries or a permanent error',
     labelNames: ['direction'] as const, registers: [this.registry],

@@ -41,7 +41,15 @@ export interface ReplyContext {
 export interface OutboundPart {
   index: number;
   kind: string;
+  /**
+   * The send tag Meta echoes in the part's status webhooks (src/core/send-tags.ts), on channels that echo one
+   * (WhatsApp). With it, a part whose answer was lost is found sent instead of being sent again.
+   */
+  tag?: string;
 }
+
+/** Called by send() right before the request that sends the message (after uploads and pacing). */
+export type BeforeSend = () => Promise<void>;
 
 /** What a failed send means for the agent and for the bridge. */
 export interface SendFailure {
@@ -57,8 +65,8 @@ export interface ChannelOutbound {
   plan(reply: OutboundReply, recipient: Recipient, replyToExternalId?: string, context?: ReplyContext): OutboundPart[];
   /** The window of this connection, when a connection option can widen it (Messenger's HUMAN_AGENT tag: 7 days). */
   replyWindowHoursFor?(conn: ConnectionRecord): number;
-  /** Sends one part; returns Meta's id for it. */
-  send(conn: ConnectionRecord, part: OutboundPart): Promise<string>;
+  /** Sends one part; returns Meta's id for it. `beforeSend` runs once, right before the message request. */
+  send(conn: ConnectionRecord, part: OutboundPart, beforeSend?: BeforeSend): Promise<string>;
   markRead?(conn: ConnectionRecord, externalId: string, typing: boolean): Promise<void>;
   /** Turns an error from send() into words for the agent. */
   describeFailure(err: unknown, conn?: ConnectionRecord): SendFailure;

@@ -6,6 +6,8 @@
 /** Can succeed later: network, 5xx, rate limits. The queue retries with backoff, honouring retryAfterMs. */
 export class RetryableError extends Error {
   override name = 'RetryableError';
+  /** No answer came, though the request may have been sent (a timeout, a cut connection): see mayHaveBeenCarriedOut. */
+  unanswered?: boolean;
   constructor(message: string, readonly retryAfterMs?: number, readonly code?: string | number) {
     super(message);
   }
@@ -24,6 +26,17 @@ export class PermanentError extends Error {
  * code or HTTP status, or a network error name) and whether it will be retried.
  */
 export type ErrorObserver = (code: string, retryable: boolean) => void;
+
+/**
+ * Whether a failed call may still have been carried out by the remote side. An answer (even a 5xx) or a
+ * PermanentError says it was not; a RetryableError says so when the client marked it `unanswered`. Anything else
+ * counts as "maybe": for a send that only costs a wait for Meta's status (OutboundRelay), never a second copy.
+ */
+export function mayHaveBeenCarriedOut(err: unknown): boolean {
+  if (err instanceof PermanentError) return false;
+  if (err instanceof RetryableError) return err.unanswered === true;
+  return true;
+}
 
 export function isRetryable(err: unknown): boolean {
   return !(err instanceof PermanentError);

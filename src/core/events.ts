@@ -88,6 +88,8 @@ export interface StatusEvent extends EventBase {
   status: DeliveryStatus;
   recipient: CustomerRef;
   errors: MetaErrorInfo[];
+  /** The send tag the bridge put on the message (WhatsApp biz_opaque_callback_data; src/core/send-tags.ts). */
+  sendTag?: string;
 }
 
 /**

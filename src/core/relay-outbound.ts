@@ -10,13 +10,18 @@ import { InboundKeyRepository } from '../store/inbound-keys';
 import { DeliveryRepository } from '../store/deliveries';
 import type { ConversationStateRepository } from '../store/conversation-state';
 import type { Platform } from '../platforms/platform';
-import type { ChannelRegistry } from '../channels/channel';
+import type { ChannelRegistry, OutboundPart } from '../channels/channel';
 import type { StatusRelay } from './relay-status';
 import type { Logger } from '../log/logger';
-import { PermanentError, RetryableError, errorMessage } from './errors';
+import { PermanentError, RetryableError, errorMessage, mayHaveBeenCarriedOut } from './errors';
+import { earlierSendOf, type EarlierSendSettings } from './earlier-send';
+import type { SendLedger } from '../queue/send-ledger';
 import { persistAfterSend } from './persist-after-send';
 
 export type ReplyOutcome = 'sent' | 'duplicate' | 'failed';
+
+/** Meta's status usually follows a send within seconds; 90 s leaves room for a slow webhook. */
+const DEFAULT_EARLIER_SEND: EarlierSendSettings = { waitMs: 90_000, pollMs: 10_000 };
 
 const CHANNEL_NAMES: Readonly<Record<ChannelKind, string>> = { whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram' };
 
@@ -24,6 +29,8 @@ export interface OutboundSettings {
   markReadOnReply: boolean;
   /** How long a send's record is retried after Meta accepted the send (persist-after-send.ts); keep it under the claim lease. */
   persistWithinMs?: number;
+  /** A retried part whose earlier send had no answer: how Meta's status for it is waited for (earlier-send.ts). */
+  earlierSend?: EarlierSendSettings;
 }
 
 export class OutboundRelay {
@@ -35,6 +42,8 @@ export class OutboundRelay {
       connections: ConnectionRepository;
       channels: ChannelRegistry;
       statuses: StatusRelay;
+      /** Sends whose answer may have been lost (src/queue/send-ledger.ts); absent: a retry sends such a part again. */
+      sendLedger?: SendLedger;
       platformFor: (conn: ConnectionRecord) => Platform;
       settings: OutboundSettings;
       onReauthNeeded: (conn: ConnectionRecord) => void;
@@ -124,6 +133,9 @@ export class OutboundRelay {
     const state = await conversations.get(conn.id, cmd.platformConversationId);
     const windowHours = channel.outbound.replyWindowHoursFor?.(conn) ?? channel.outbound.replyWindowHours;
     if (!cmd.reply.template && !(state && this.insideWindow(state.lastInboundAt.getTime(), windowHours, now))) {
+      // The platform shows a customer message a moment before the bridge notes it (relay-inbound.ts): a reply
+      // that fast (a bot) would look outside the window. So the first try looks again shortly before failing.
+      if (firstAttempt) throw new RetryableError('the conversation looks outside the reply window; looking again in case the customer has just written', 2_000);
       // Fail here, with the channel's hint (WhatsApp: send a template), instead of a round trip Meta would refuse.
       throw new PermanentError(channel.outbound.windowClosedReason(conn));
     }
@@ -136,19 +148,43 @@ export class OutboundRelay {
     for (const part of parts) {
       if (alreadySent.has(part.index)) continue;
       const sentAt = new Date();
-      const externalId = await channel.outbound.send(conn, part);
+      const { externalId, sentNow } = await this.sendPart(conn, part, firstAttempt, log);
       // Meta has it now, and Graph cannot tell a resend from a new message: this record must be written.
       await persistAfterSend(() => deliveries.record({
         connectionId: conn.id, direction: 'outbound', externalId, part: part.index,
         platformConversationId: cmd.platformConversationId, platformMessageId: cmd.platformMessageId, status: 'pending',
         customerKey: DeliveryRepository.customerKeyOf(conn.id, cmd.recipient.id), sentAt,
       }), 'record of a reply part Meta accepted', log, { withinMs: this.deps.settings.persistWithinMs ?? 45_000 });
+      // Recorded: the ledger's keys for it are no longer needed (they would expire anyway).
+      if (part.tag) await this.deps.sendLedger?.settled(conn.id, part.tag).catch(() => undefined);
       await statuses.releaseHeld(conn, externalId);
-      log.info('reply part sent', { part: part.index, kind: part.kind, of: parts.length });
+      if (sentNow) log.info('reply part sent', { part: part.index, kind: part.kind, of: parts.length });
+      else log.info('reply part was sent by an earlier try (Meta\'s status names it); recorded, not sent again', { part: part.index, kind: part.kind, of: parts.length });
     }
     if (this.deps.settings.markReadOnReply && state && channel.outbound.markRead) {
       await channel.outbound.markRead(conn, state.lastInboundExternalId, false)
         .catch((err: unknown) => log.warn('could not mark the customer message read', { reason: errorMessage(err) }));
+    }
+  }
+
+  /**
+   * One part to Meta, unless an earlier try already got it there (earlier-send.ts). A tagged part notes its
+   * attempt right before the message request; an answer that says nothing was sent clears the note again.
+   */
+  private async sendPart(conn: ConnectionRecord, part: OutboundPart, firstAttempt: boolean, log: Logger): Promise<{ externalId: string; sentNow: boolean }> {
+    const channel = this.deps.channels.forKind(conn.channel);
+    const { sendLedger: ledger, settings } = this.deps;
+    const tag = part.tag;
+    if (!ledger || !tag) return { externalId: await channel.outbound.send(conn, part), sentNow: true };
+    if (!firstAttempt) {
+      const earlier = await earlierSendOf(ledger, conn.id, tag, settings.earlierSend ?? DEFAULT_EARLIER_SEND, log);
+      if (earlier) return { externalId: earlier, sentNow: false };
+    }
+    try {
+      return { externalId: await channel.outbound.send(conn, part, () => ledger.attempting(conn.id, tag)), sentNow: true };
+    } catch (err) {
+      if (!mayHaveBeenCarriedOut(err)) await ledger.settled(conn.id, tag).catch(() => undefined);
+      throw err;
     }
   }
 

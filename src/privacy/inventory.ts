@@ -132,6 +132,12 @@ export const STORED_DATA: readonly StoredData[] = [
     retention: { fixed: '24 hours' }, deletedBy: 'expiry only',
   },
   {
+    store: 'Redis', name: '`<prefix>:send-attempt:…`, `<prefix>:send-echo:…`',
+    holds: "WhatsApp sends that got no answer (when tried), and Meta's id for them once a status named them (src/queue/send-ledger.ts)",
+    people: 'none (connection id, a hashed send tag, a Meta message id)',
+    retention: { until: 'the send is recorded (milliseconds), else RETENTION_DELIVERY_RECORD_DAYS' }, deletedBy: 'expiry only',
+  },
+  {
     store: 'Redis', name: '`<prefix>:pace:…`', holds: 'sends per second per business number (rate limit)', people: 'none',
     retention: { fixed: 'seconds' }, deletedBy: 'expiry only',
   },

@@ -4,6 +4,7 @@
  *   platform edge ─────────────────────────────── push ──▶ lanes (one per conversation) ── drain ──▶ core
  * An edge answers only after its write resolved; everything after that is retried by the queue.
  */
+import type { SendEcho, SendLedger } from './send-ledger';
 import Bull from 'bull';
 import type Redis from 'ioredis';
 import { createHash } from 'node:crypto';
@@ -79,6 +80,8 @@ export interface PipelineDeps {
   metrics: Metrics;
   log: Logger;
   laneRedis: Redis;
+  /** Where the edge notes statuses that name a send whose answer may have been lost (absent: not noted). */
+  sendLedger?: SendLedger;
   /**
    * This app lost a WhatsApp Business Account (account_update PARTNER_APP_UNINSTALLED / PARTNER_REMOVED): its
    * connections are disconnected (src/core/granting-user.ts). Must be safe to repeat.
@@ -147,8 +150,8 @@ export class Pipeline {
   async enqueueWebhook(body: unknown, receivedAt: number): Promise<void> {
     const client = this.drains.client as unknown as Redis;
     if (client.status !== 'ready') throw new QueueUnavailable(`redis is ${client.status}`);
-    const entries = await this.route(body, receivedAt);
-    await this.withinEnqueueTime(this.pushToLanes(entries));
+    const { entries, echoes } = await this.route(body, receivedAt);
+    await this.withinEnqueueTime(Promise.all([this.pushToLanes(entries), this.deps.sendLedger?.noteEchoes(echoes)]));
   }
 
   startWorkers(concurrency: number): void {
@@ -174,8 +177,11 @@ export class Pipeline {
     }
   }
 
-  /** Parse one delivery and route every event to its connection and customer lane; sealed, ready to push. */
-  private async route(body: unknown, receivedAt: number): Promise<LaneEntry[]> {
+  /**
+   * Parse one delivery and route every event to its connection and customer lane; sealed, ready to push. With
+   * them, the statuses that name one of the bridge's send tags, for the SendLedger.
+   */
+  private async route(body: unknown, receivedAt: number): Promise<{ entries: LaneEntry[]; echoes: SendEcho[] }> {
     const { metrics, log, channels, directory, sealer } = this.deps;
     const channel = channels.forBody(body);
     if (!channel) {
@@ -183,7 +189,7 @@ export class Pipeline {
       // Described, not String()-ed: {"object":{"toString":{}}} threw here, and the 503 it became made Meta redeliver it forever.
       const object = (body as { object?: unknown } | null)?.object;
       log.warn('webhook object no channel reads; acknowledged and dropped', { object: typeof object === 'string' ? object : `(${object === null ? 'null' : typeof object})` });
-      return [];
+      return { entries: [], echoes: [] };
     }
     const parsed: ParsedDelivery = channel.parse(body);
     for (const oddity of parsed.oddities) {
@@ -198,6 +204,7 @@ export class Pipeline {
         { event: revoked.event, wabaId: revoked.wabaId, ...outcome });
     }
     const entries: LaneEntry[] = [];
+    const echoes: SendEcho[] = [];
     for (const event of parsed.events) {
       const conn = await directory.byBusinessId(event.channel, event.businessId).catch((err: unknown) => {
         throw new QueueUnavailable(`connection lookup failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -209,8 +216,11 @@ export class Pipeline {
       }
       const payload: LanePayload = { direction: 'inbound', connectionId: conn.id, receivedAt, event };
       entries.push({ lane: laneOf(conn.id, event), eventId: eventIdOf(event), timestampMs: event.timestamp, sealed: sealer.seal(payload) });
+      // WhatsApp statuses echo the send tag; Messenger's message_echoes echo the metadata that serves as one.
+      if (event.kind === 'status' && event.sendTag) echoes.push({ connectionId: conn.id, tag: event.sendTag, externalId: event.externalId });
+      if (event.kind === 'echo' && event.taggedByBridge && event.metadata) echoes.push({ connectionId: conn.id, tag: event.metadata, externalId: event.externalId });
     }
-    return entries;
+    return { entries, echoes };
   }
 
   private async pushToLanes(entries: LaneEntry[]): Promise<void> {

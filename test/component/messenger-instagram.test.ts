@@ -358,6 +358,26 @@ describe('Messenger and Instagram through the bridge', () => {
       }
     });
 
+    test('when the answer to a Messenger send is lost, then its echo (the metadata tag) tells the retry it went out: recorded, not sent again, not shown twice', async () => {
+      const c = await customerWrites(accounts.messenger, 'lost answer');
+      const ownEchoes = /bridge_events_total\{channel="messenger",kind="echo",outcome="own_echo"\} (\d+)/;
+      const ownBefore = await metric(ownEchoes);
+      const toCustomer = () => h.graph.sendApi.filter((x) => x.recipientId === c.customerId);
+      h.graph.loseAnswers(1);
+      const reply = h.chatwoot.createAgentReply(ACCOUNT_ID, c.conversationId, { content: 'Sent once' });
+      const [sent] = await eventually(() => { const x = toCustomer(); assert.equal(x.length, 1); return x; }, 15_000);
+      assert.match(String(sent!.metadata), /^meta-crm-bridge:/);
+      // Meta echoes the send with its metadata; the retry (waiting for it) finds the part sent.
+      const echo = messagingDelivery('page', accounts.messenger.businessId, [echoText(accounts.messenger.businessId, c.customerId, sent!.id, 'Sent once', { metadata: sent!.metadata })]);
+      assert.equal((await h.postWebhook(echo)).status, 200);
+      await eventually(async () => assert.equal(await metric(ownEchoes), ownBefore + 1), 20_000);
+      await eventually(() => assert.ok(h.logs.some((l) => l.includes('recorded, not sent again'))));
+      await h.chatwoot.webhooksSettled();
+      assert.equal(toCustomer().length, 1, 'sent once');
+      assert.deepEqual(bySource(sent!.id), [], 'the echo did not become a message');
+      assert.deepEqual(messages().filter((m) => m.conversation_id === c.conversationId && m.content === 'Sent once').map((m) => m.id), [reply.id]);
+    });
+
     test('when a person answers from the Page inbox, then it appears once as outgoing, even when Meta delivers the echo twice', async () => {
       const c = await customerWrites(accounts.messenger, 'anyone there?');
       const mid = newMid();

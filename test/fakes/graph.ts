@@ -66,8 +66,17 @@ export interface FakeGraph {
   readonly sent: SentMessage[];
   /** Accepted mark-as-read (and typing indicator) calls. */
   readonly reads: ReadReceipt[];
-  /** Runs after a message is accepted and before the response is written (to race status webhooks ahead of it). */
-  onSend(hook: ((wamid: string) => Promise<void>) | undefined): void;
+  /**
+   * Runs after a message is accepted and before the response is written (to race status webhooks ahead of it).
+   * `message`: the WhatsApp message accepted (absent for the Send API).
+   */
+  onSend(hook: ((wamid: string, message?: SentMessage) => Promise<void>) | undefined): void;
+  /**
+   * The next `times` messages (WhatsApp or Send API) are accepted (kept in `sent` / `sendApi`, as Meta would send
+   * them) but get no answer: the connection is cut, as when the sender's process dies or the network breaks after
+   * Graph took the request.
+   */
+  loseAnswers(times: number): void;
   /** Only known tokens pass; with phoneNumberIds, the token works for those numbers only. */
   addToken(token: string, opts?: { phoneNumberIds?: string[] }): void;
   /** Forget a token (a revoked or expired token then gets 401/190). */
@@ -131,7 +140,8 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
   const requests: LoggedRequest[] = [];
   const sent: SentMessage[] = [];
   const reads: ReadReceipt[] = [];
-  let beforeSendResponse: ((wamid: string) => Promise<void>) | undefined;
+  let beforeSendResponse: ((wamid: string, message?: SentMessage) => Promise<void>) | undefined;
+  let answersToLose = 0;
   const windows = new Map<string, number[]>();
   let baseUrl = '';
   const messagingUsers = new Map<string, MessagingUser>();
@@ -147,6 +157,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     users: messagingUsers,
     sent: sendApiSent,
     beforeResponse: () => beforeSendResponse,
+    loseAnswer: () => answersToLose > 0 && answersToLose-- > 0,
     overThroughput: (senderId) => overThroughput(senderId),
   };
 
@@ -258,9 +269,15 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     }
     if (overThroughput(pnid)) throw graphErrors.throughput();
     const id = wamid();
-    sent.push({ id, phoneNumberId: pnid, to: request.to, recipient: request.recipient, type: request.type, replyTo: request.replyTo, body: req.body, at: Date.now() });
+    const message: SentMessage = { id, phoneNumberId: pnid, to: request.to, recipient: request.recipient, type: request.type, replyTo: request.replyTo, body: req.body, at: Date.now() };
+    sent.push(message);
     // Meta's status webhook can reach the receiver before this response does; a test hook recreates that race.
-    if (beforeSendResponse) await beforeSendResponse(id);
+    if (beforeSendResponse) await beforeSendResponse(id, message);
+    if (answersToLose > 0) {
+      answersToLose -= 1;
+      req.socket.destroy();
+      return;
+    }
     // `to` wins over `recipient` (BSUID) when both are present (WA-BSUID); see meta/whatsapp-send-response*.json.
     const contact = request.to
       ? { input: request.to, wa_id: request.to.replace(/\D/g, '') }
@@ -301,6 +318,9 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
     requests,
     sent,
     reads,
+    loseAnswers(times) {
+      answersToLose = times;
+    },
     onSend(hook) {
       beforeSendResponse = hook;
     },
@@ -354,6 +374,7 @@ export async function startFakeGraph(opts: FakeGraphOptions = {}): Promise<FakeG
       reads.length = 0;
       store.clear();
       failures.clear();
+      answersToLose = 0;
       windows.clear();
       sendApiSent.length = 0;
       messagingUsers.clear();

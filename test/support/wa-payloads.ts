@@ -49,7 +49,8 @@ export function wamid(): string {
   return `wamid.TEST${Date.now().toString(36)}${counter.toString(36).padStart(6, '0')}${Math.random().toString(36).slice(2, 8)}`;
 }
 
-export function statusChange(statuses: Array<{ id: string; status: string; recipient: string; timestamp: number; errors?: Array<Record<string, unknown>> }>, phoneNumberId = PHONE_NUMBER_ID): Record<string, unknown> {
+/** `tag`: the send's biz_opaque_callback_data, which Meta echoes in each status of that message. */
+export function statusChange(statuses: Array<{ id: string; status: string; recipient: string; timestamp: number; errors?: Array<Record<string, unknown>>; tag?: string }>, phoneNumberId = PHONE_NUMBER_ID): Record<string, unknown> {
   return {
     field: 'messages',
     value: {
@@ -57,6 +58,7 @@ export function statusChange(statuses: Array<{ id: string; status: string; recip
       metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
       statuses: statuses.map((s) => ({
         id: s.id, status: s.status, timestamp: String(s.timestamp), recipient_id: s.recipient,
+        ...(s.tag ? { biz_opaque_callback_data: s.tag } : {}),
         ...(s.errors ? { errors: s.errors } : {}),
       })),
     },

@@ -4,18 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
-import { createLogger } from '../../src/log/logger';
+import { capturedLog as capture } from '../support/captured-log';
 import { persistAfterSend } from '../../src/core/persist-after-send';
-
-function capture() {
-  const stream = new PassThrough();
-  const lines: Array<{ level: string; message: string }> = [];
-  stream.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-  });
-  return { log: createLogger({ level: 'info', stream }), lines };
-}
 
 /** A clock that only moves when the code sleeps. */
 function fakeTime() {

@@ -57,7 +57,7 @@ export class GraphClient {
       return (await fn()).data;
     } catch (err) {
       if (!isAxiosError(err)) throw err;
-      const mapped = graphErrorFrom(err.response?.status, err.response?.data, retryAfterOf(err.response?.headers));
+      const mapped = graphErrorFrom(err.response?.status, err.response?.data, retryAfterOf(err.response?.headers), err.code);
       this.opts.onError?.(graphErrorLabel(err.response?.status, err.response?.data, err.code), isRetryable(mapped));
       throw mapped;
     }

@@ -36,6 +36,9 @@ export class GraphRetryableError extends RetryableError {
   subcode?: number;
 }
 
+/** Network errors that mean the request never reached Graph: the connection was not made. */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 /** A metrics label: Meta's error code when it sent one, else `http_<status>`, else the network error's name. */
 export function graphErrorLabel(httpStatus: number | undefined, body: unknown, networkCode?: string): string {
   const code = (body as GraphErrorBody | undefined)?.error?.code;
@@ -44,12 +47,16 @@ export function graphErrorLabel(httpStatus: number | undefined, body: unknown, n
   return networkCode ?? 'network';
 }
 
-export function graphErrorFrom(httpStatus: number | undefined, body: unknown, retryAfterMs?: number): Error {
+export function graphErrorFrom(httpStatus: number | undefined, body: unknown, retryAfterMs?: number, networkCode?: string): Error {
   const err = (body as GraphErrorBody | undefined)?.error;
   const code = err?.code;
-  const text = `Graph ${httpStatus ?? 'network'}${code !== undefined ? ` code ${code}` : ''}: ${err?.error_data?.details ?? err?.message ?? 'no details'}`;
+  const text = `Graph ${httpStatus ?? `network${networkCode ? ` ${networkCode}` : ''}`}${code !== undefined ? ` code ${code}` : ''}: ${err?.error_data?.details ?? err?.message ?? 'no details'}`;
   const subcode = typeof err?.error_subcode === 'number' ? err.error_subcode : undefined;
-  const retryable = (): GraphRetryableError => Object.assign(new GraphRetryableError(text, retryAfterMs, code), { subcode });
+  const retryable = (): GraphRetryableError => Object.assign(new GraphRetryableError(text, retryAfterMs, code), {
+    subcode,
+    // No answer, though the connection was made (a timeout, a cut connection): Graph may have carried it out.
+    ...(httpStatus === undefined && !NEVER_SENT.has(networkCode ?? '') ? { unanswered: true } : {}),
+  });
   if (httpStatus === undefined || httpStatus >= 500 || httpStatus === 429) return retryable();
   if (code !== undefined && (RETRYABLE_CODES.has(code) || err?.is_transient === true)) return retryable();
   return new GraphApiError(text, code, httpStatus, subcode);

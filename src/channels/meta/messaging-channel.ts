@@ -54,7 +54,7 @@ export function messagingChannel(spec: MessagingChannelSpec, deps: MessagingChan
         humanAgentTag: ctx ? humanAgentTagOf(ctx.conn) : false,
         platformMessageId: ctx?.platformMessageId,
       }),
-      send: (conn, part: OutboundPart) => deps.sender.send(spec.target(conn), conn, part as SendApiPart),
+      send: (conn, part: OutboundPart, beforeSend) => deps.sender.send(spec.target(conn), conn, part as SendApiPart, beforeSend),
       describeFailure: (err, conn) => describeSendApiFailure(err, product.label, windowClosed(conn)),
       // The Send API answers synchronously; Meta sends no failed statuses for Messenger or Instagram.
       describeStatusError: (code, title, details) => `${code}: ${title ?? 'Send failed'}${details ? ` — ${details}` : ''}`,

@@ -4,6 +4,7 @@
  * customer. Which host and path a connection uses is the channel's choice (a SendApiTarget); errors come out of
  * the Graph client already classified.
  */
+import type { BeforeSend } from '../channel';
 import type { ConnectionRecord } from '../../store/connections';
 import type { Pacer } from '../../queue/pacer';
 import { PermanentError } from '../../core/errors';
@@ -34,7 +35,7 @@ interface SendResponse {
 export class SendApiSender {
   constructor(private readonly fileLimits: PlatformFileLimits, private readonly pacers?: SendApiPacers) {}
 
-  async send(target: SendApiTarget, conn: ConnectionRecord, part: SendApiPart): Promise<string> {
+  async send(target: SendApiTarget, conn: ConnectionRecord, part: SendApiPart, beforeSend?: BeforeSend): Promise<string> {
     const { graph, messagesPath } = target;
     const auth = { Authorization: `Bearer ${conn.metaToken}` };
     let form: FormData | undefined;
@@ -45,6 +46,7 @@ export class SendApiSender {
       form.append('filedata', new Blob([file.bytes], { type: file.mimeType }), file.filename);
     }
     await this.pace(conn, part);
+    await beforeSend?.();
     const res = form
       ? await graph.call<SendResponse>(() => graph.http.post(graph.path(messagesPath), form, { headers: auth }))
       : await graph.post<SendResponse>(messagesPath, conn.metaToken, part.body);

@@ -68,9 +68,11 @@ export function planSendApi(product: SendApiProduct, reply: OutboundReply, recip
   const envelope = { recipient: { id }, ...messagingType(product, ctx) };
   const messages = messagesOf(product, reply);
   return messages.map(({ message, kind, upload }, index) => {
-    const body: Record<string, unknown> = { ...envelope, message: product.metadata && ctx.platformMessageId ? { ...message, metadata: `${BRIDGE_METADATA_PREFIX}${ctx.platformMessageId}:${index}` } : message };
+    // The metadata comes back in the send's message_echoes webhook: it is also the part's send tag (OutboundPart.tag).
+    const tag = product.metadata && ctx.platformMessageId ? `${BRIDGE_METADATA_PREFIX}${ctx.platformMessageId}:${index}` : undefined;
+    const body: Record<string, unknown> = { ...envelope, message: tag ? { ...message, metadata: tag } : message };
     if (index === 0 && replyToExternalId) body.reply_to = { mid: replyToExternalId };
-    return { index, kind, body, ...(upload ? { upload } : {}) };
+    return { index, kind, body, ...(upload ? { upload } : {}), ...(tag ? { tag } : {}) };
   });
 }
 

@@ -8,6 +8,7 @@ import { RetryableError, errorMessage } from '../../core/errors';
 import { parseWhatsAppDelivery } from './webhook';
 import { planWhatsAppSend, type SendPart } from './outbound';
 import { humanReason } from './error-reasons';
+import { sendTagOf } from '../../core/send-tags';
 import type { WhatsAppSender } from './sender';
 
 /** Business-scoped user ids look like "US.13491208655302741918"; phone ids are digits. */
@@ -34,7 +35,7 @@ export function whatsappChannel(media: MediaDownloader, sender: WhatsAppSender):
     openMedia: (conn, ref) => media.open(ref, conn.metaToken, conn.businessId),
     outbound: {
       replyWindowHours: 24,
-      plan: (reply, recipient, replyToExternalId) => planWhatsAppSend(
+      plan: (reply, recipient, replyToExternalId, context) => planWhatsAppSend(
         {
           content: reply.content,
           attachments: reply.attachments,
@@ -43,8 +44,9 @@ export function whatsappChannel(media: MediaDownloader, sender: WhatsAppSender):
           template: reply.template as Parameters<typeof planWhatsAppSend>[0]['template'],
         },
         BSUID.test(recipient.id) && !recipient.phone ? { recipient: recipient.id } : { to: recipient.phone ?? recipient.id },
+        context?.platformMessageId ? (index) => sendTagOf(context.conn.id, context.platformMessageId!, index) : undefined,
       ),
-      send: (conn, part: OutboundPart) => sender.send(conn, part as SendPart),
+      send: (conn, part: OutboundPart, beforeSend) => sender.send(conn, part as SendPart, beforeSend),
       markRead: (conn, externalId, typing) => sender.markRead(conn, externalId, typing),
       describeFailure: describeWhatsAppFailure,
       describeStatusError: (code, title, details) => humanReason({ code, title, details }).text,

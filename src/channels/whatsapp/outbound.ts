@@ -37,6 +37,8 @@ export interface AgentReply {
 export type SendPart = {
   index: number;
   kind: string;
+  /** Also in the body as biz_opaque_callback_data (see OutboundPart.tag). */
+  tag?: string;
   body: Record<string, unknown>;
   media?: { url: string; filename?: string; mimeType?: string };
 };
@@ -71,7 +73,7 @@ type Draft = Omit<SendPart, 'index' | 'body'> & { type: string; payload: Record<
  * The send requests for one reply, in order. `to` (phone) wins over `recipient` (business-scoped user id) when
  * both are known. An empty reply gives no parts. Throws PermanentError when there is nobody to send to.
  */
-export function planWhatsAppSend(reply: AgentReply, to: { to?: string; recipient?: string }): SendPart[] {
+export function planWhatsAppSend(reply: AgentReply, to: { to?: string; recipient?: string }, tagOf?: (index: number) => string): SendPart[] {
   const address = addressOf(to);
   const text = reply.content ? toWhatsAppText(reply.content) : '';
   const drafts = reply.template ? [templateDraft(reply.template)] : messageDrafts(reply, text);
@@ -84,7 +86,10 @@ export function planWhatsAppSend(reply: AgentReply, to: { to?: string; recipient
       type: draft.type,
       [draft.type]: draft.payload,
     };
-    return { index, kind: draft.kind, body, ...(draft.media ? { media: draft.media } : {}) };
+    // Echoed in every status webhook of this message: how a part whose answer was lost is found (send-tags.ts).
+    const tag = tagOf?.(index);
+    if (tag) body.biz_opaque_callback_data = tag;
+    return { index, kind: draft.kind, body, ...(draft.media ? { media: draft.media } : {}), ...(tag ? { tag } : {}) };
   });
 }
 

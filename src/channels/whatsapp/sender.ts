@@ -5,6 +5,7 @@
  */
 import type { GraphClient } from '../meta/graph-client';
 import type { ConnectionRecord } from '../../store/connections';
+import type { BeforeSend } from '../channel';
 import { fetchPlatformFile, type PlatformFileLimits } from '../meta/platform-files';
 import { withMediaId, type SendPart } from './outbound';
 import { PermanentError } from '../../core/errors';
@@ -23,7 +24,7 @@ export class WhatsAppSender {
     private readonly ffmpegPath = 'ffmpeg',
   ) {}
 
-  async send(conn: ConnectionRecord, part: SendPart): Promise<string> {
+  async send(conn: ConnectionRecord, part: SendPart, beforeSend?: BeforeSend): Promise<string> {
     let body = part.body;
     if (part.media) {
       let file = await fetchPlatformFile(conn, part.media.url, this.fileLimits, { filename: part.media.filename, mimeType: part.media.mimeType });
@@ -48,6 +49,7 @@ export class WhatsAppSender {
       }
     }
     await this.pacer?.take(conn.businessId);
+    await beforeSend?.();
     const res = await this.graph.post<SendResponse>(`${conn.businessId}/messages`, conn.metaToken, body);
     const wamid = res.messages?.[0]?.id;
     if (!wamid) throw new PermanentError('WhatsApp accepted the message but returned no id');

@@ -5,6 +5,7 @@
  * of the batch still parses. The two account_update events that mean this app lost a WABA
  * (PARTNER_APP_UNINSTALLED, PARTNER_REMOVED) are also returned as revocations, for the bridge to act on.
  */
+import { isSendTag } from '../../core/send-tags';
 import type {
   AccessRevokedEvent, CustomerRef, DeliveryStatus, InboundEvent, InboundMessageEvent, MetaErrorInfo, Oddity, ParsedDelivery, ReactionEvent, StatusEvent,
 } from '../../core/events';
@@ -193,6 +194,7 @@ function readStatus(raw: unknown, scope: Scope, label: string): StatusEvent | Od
     status: status as DeliveryStatus,
     recipient,
     errors: list(s.errors).map(metaError),
+    ...(isSendTag(s.biz_opaque_callback_data) ? { sendTag: s.biz_opaque_callback_data } : {}),
   };
 }
 

@@ -69,6 +69,8 @@ export interface SendApiContext {
   sent: SendApiMessage[];
   /** Runs after a message is accepted and before the response is written. */
   beforeResponse(): ((mid: string) => Promise<void>) | undefined;
+  /** True (once per answer to lose) when the message just accepted must get no answer: FakeGraph.loseAnswers. */
+  loseAnswer(): boolean;
   /** True when this sender is over the fake's throughput (FakeGraphOptions.throughputPerSecond): 613. */
   overThroughput(senderId: string): boolean;
 }
@@ -234,6 +236,10 @@ export async function sendApiMessage(ctx: SendApiContext, req: Request, res: Res
   // Meta's echo webhook can reach the receiver before this response does; a test hook recreates that race.
   const hook = ctx.beforeResponse();
   if (hook) await hook(id);
+  if (ctx.loseAnswer()) {
+    req.socket.destroy();
+    return;
+  }
   // The documented answer (meta/messenger-send-response.json).
   res.json({ recipient_id: recipientId, message_id: id });
 }

@@ -176,6 +176,11 @@ export function validateSend(body: unknown): SendRequest {
     throw graphErrors.invalidParam(`Param type must be one of {${MESSAGE_TYPES.join(', ').toUpperCase()}} - got "${type}".`);
   }
   checkPayload(type as MessageType, body);
+  if (body.biz_opaque_callback_data !== undefined) {
+    // Echoed in the message's status webhooks; Cloud API does not process it (OAS: string, maxLength 512).
+    if (typeof body.biz_opaque_callback_data !== 'string') throw graphErrors.invalidParam('Param biz_opaque_callback_data must be a string.');
+    maxLen(body.biz_opaque_callback_data, 512, 'biz_opaque_callback_data');
+  }
   let replyTo: string | undefined;
   if (body.context !== undefined) {
     if (!isObject(body.context) || !str(body.context.message_id)) throw graphErrors.required("context['message_id']");
