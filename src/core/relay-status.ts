@@ -61,8 +61,14 @@ export class StatusRelay {
   private async merge(conn: ConnectionRecord, externalId: string, status: TrackedStatus, reason?: string, customerKey?: string): Promise<StatusOutcome> {
     const before = await this.deps.deliveries.findByExternalId(conn.id, externalId);
     if (!before || before.direction !== 'outbound') {
-      if (status !== 'pending') await this.deps.held.hold(conn.id, externalId, status, reason, customerKey);
-      return 'held';
+      if (status === 'pending') return 'held';
+      await this.deps.held.hold(conn.id, externalId, status, reason, customerKey);
+      // The send may have been recorded between the read above and the hold, its releaseHeld finding nothing
+      // then: read again, so that one of the two sides always applies what is held.
+      const recorded = await this.deps.deliveries.findByExternalId(conn.id, externalId);
+      if (recorded?.direction !== 'outbound') return 'held';
+      await this.releaseHeld(conn, externalId);
+      return 'applied';
     }
     const after = await this.deps.deliveries.mergeStatus(conn.id, externalId, status, reason);
     if (!after) return 'held';
