@@ -194,6 +194,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       }
       await agents.settled(opts.stallTimeoutMs);
       await Promise.race([load.statusesDelivered(), sleep(opts.stallTimeoutMs)]);
+      // Those statuses are work too: the bridges are stopped only once their lanes are drained (or stalled).
+      const drainBy = Date.now() + opts.stallTimeoutMs;
+      while (Date.now() < drainBy && (await leftInRedis(redis!.url, env.QUEUE_PREFIX!)).laneEntries > 0) await sleep(1_000);
       await sleep(opts.settleMs);
     } finally {
       clearInterval(ticker);
