@@ -219,14 +219,16 @@ export class Bridge {
       settings: {
         markReadOnReply: config.outbound.markReadOnReply,
         persistWithinMs: Math.floor(config.queue.claimLeaseMs * 0.75),
+      },
+      sentOnce: {
+        ledger: sendLedger,
         // Waiting in place for Meta's status uses a quarter of the lease at most; longer waits go through the queue.
-        earlierSend: {
+        wait: {
           waitMs: config.queue.unconfirmedSendWaitMs,
           pollMs: Math.min(10_000, Math.floor(config.queue.claimLeaseMs / 4)),
           observe: (outcome) => this.metrics.unansweredSends.inc({ outcome }),
         },
       },
-      sendLedger,
       onReauthNeeded: () => directory.invalidate(),
     });
     // What a deleted connection leaves behind (records, mappings, queued work) is erased by the privacy module,

@@ -13,6 +13,7 @@
  */
 import type { SendLedger } from '../queue/send-ledger';
 import type { Logger } from '../log/logger';
+import { setTimeout as delay } from 'node:timers/promises';
 import { RetryableError } from './errors';
 
 export interface EarlierSendSettings {
@@ -30,7 +31,7 @@ export interface EarlierSendSettings {
 /** Meta's id when an earlier attempt sent this part; undefined when it may be sent; throws RetryableError to wait. */
 export async function earlierSendOf(ledger: SendLedger, connectionId: string, tag: string, settings: EarlierSendSettings, log: Logger): Promise<string | undefined> {
   const now = settings.now ?? Date.now;
-  const sleep = settings.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = settings.sleep ?? delay;
   const found = (externalId: string) => { settings.observe?.('found_sent'); return externalId; };
   let seen = await ledger.lookup(connectionId, tag);
   if (seen.externalId) return found(seen.externalId);

@@ -10,6 +10,7 @@
  * database the first try alone took longer than that.
  */
 import type { Logger } from '../log/logger';
+import { setTimeout as pause } from 'node:timers/promises';
 import { errorMessage } from './errors';
 
 export interface PersistOptions {
@@ -26,7 +27,7 @@ export interface PersistOptions {
 const MAX_DELAY_MS = 2_000;
 
 export async function persistAfterSend<T>(write: () => Promise<T>, what: string, log: Logger, opts: PersistOptions): Promise<T> {
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = opts.sleep ?? pause;
   const now = opts.now ?? Date.now;
   const deadline = now() + opts.withinMs;
   let delay = opts.firstDelayMs ?? 100;

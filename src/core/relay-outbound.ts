@@ -20,17 +20,12 @@ import { persistAfterSend } from './persist-after-send';
 
 export type ReplyOutcome = 'sent' | 'duplicate' | 'failed';
 
-/** Meta's status usually follows a send within seconds; 90 s leaves room for a slow webhook. */
-const DEFAULT_EARLIER_SEND: EarlierSendSettings = { waitMs: 90_000, pollMs: 10_000 };
-
 const CHANNEL_NAMES: Readonly<Record<ChannelKind, string>> = { whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram' };
 
 export interface OutboundSettings {
   markReadOnReply: boolean;
   /** How long a send's record is retried after Meta accepted the send (persist-after-send.ts); keep it under the claim lease. */
   persistWithinMs?: number;
-  /** A retried part whose earlier send had no answer: how Meta's status for it is waited for (earlier-send.ts). */
-  earlierSend?: EarlierSendSettings;
 }
 
 export class OutboundRelay {
@@ -42,8 +37,11 @@ export class OutboundRelay {
       connections: ConnectionRepository;
       channels: ChannelRegistry;
       statuses: StatusRelay;
-      /** Sends whose answer may have been lost (src/queue/send-ledger.ts); absent: a retry sends such a part again. */
-      sendLedger?: SendLedger;
+      /**
+       * Sends whose answer may have been lost (src/queue/send-ledger.ts), and how a retry waits for Meta's status
+       * naming one (earlier-send.ts). Absent: a retry sends such a part again.
+       */
+      sentOnce?: { ledger: SendLedger; wait: EarlierSendSettings };
       platformFor: (conn: ConnectionRecord) => Platform;
       settings: OutboundSettings;
       onReauthNeeded: (conn: ConnectionRecord) => void;
@@ -156,10 +154,10 @@ export class OutboundRelay {
         customerKey: DeliveryRepository.customerKeyOf(conn.id, cmd.recipient.id), sentAt,
       }), 'record of a reply part Meta accepted', log, { withinMs: this.deps.settings.persistWithinMs ?? 45_000 });
       // Recorded: the ledger's keys for it are no longer needed (they would expire anyway).
-      if (part.tag) await this.deps.sendLedger?.settled(conn.id, part.tag).catch(() => undefined);
+      if (part.tag) await this.deps.sentOnce?.ledger.settled(conn.id, part.tag).catch(() => undefined);
       await statuses.releaseHeld(conn, externalId);
-      if (sentNow) log.info('reply part sent', { part: part.index, kind: part.kind, of: parts.length });
-      else log.info('reply part was sent by an earlier try (Meta\'s status names it); recorded, not sent again', { part: part.index, kind: part.kind, of: parts.length });
+      log.info(sentNow ? 'reply part sent' : 'reply part was sent by an earlier try (Meta\'s status names it); recorded, not sent again',
+        { part: part.index, kind: part.kind, of: parts.length });
     }
     if (this.deps.settings.markReadOnReply && state && channel.outbound.markRead) {
       await channel.outbound.markRead(conn, state.lastInboundExternalId, false)
@@ -173,11 +171,11 @@ export class OutboundRelay {
    */
   private async sendPart(conn: ConnectionRecord, part: OutboundPart, firstAttempt: boolean, log: Logger): Promise<{ externalId: string; sentNow: boolean }> {
     const channel = this.deps.channels.forKind(conn.channel);
-    const { sendLedger: ledger, settings } = this.deps;
     const tag = part.tag;
-    if (!ledger || !tag) return { externalId: await channel.outbound.send(conn, part), sentNow: true };
+    if (!this.deps.sentOnce || !tag) return { externalId: await channel.outbound.send(conn, part), sentNow: true };
+    const { ledger, wait } = this.deps.sentOnce;
     if (!firstAttempt) {
-      const earlier = await earlierSendOf(ledger, conn.id, tag, settings.earlierSend ?? DEFAULT_EARLIER_SEND, log);
+      const earlier = await earlierSendOf(ledger, conn.id, tag, wait, log);
       if (earlier) return { externalId: earlier, sentNow: false };
     }
     try {

@@ -11,8 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 
-export const SEND_TAG_PREFIX = 'mcb1:';
-const SEND_TAG = /^mcb1:[A-Za-z0-9_-]{22}$/;
+const SEND_TAG_PREFIX = 'mcb1:';
+const SEND_TAG = new RegExp(`^${SEND_TAG_PREFIX}[A-Za-z0-9_-]{22}$`);
 
 export function sendTagOf(connectionId: string, platformMessageId: string, part: number): string {
   const digest = createHash('sha256').update(`${connectionId}\n${platformMessageId}\n${part}`).digest('base64url');

@@ -4,7 +4,6 @@
  *   platform edge ─────────────────────────────── push ──▶ lanes (one per conversation) ── drain ──▶ core
  * An edge answers only after its write resolved; everything after that is retried by the queue.
  */
-import type { SendEcho, SendLedger } from './send-ledger';
 import Bull from 'bull';
 import type Redis from 'ioredis';
 import { createHash } from 'node:crypto';
@@ -24,6 +23,7 @@ import { Lanes, drainJobId, type LaneHead } from './lanes';
 import type { Sealer } from './sealed';
 import { BACKOFF_NAME, bullBackoffStrategy, type BackoffPolicy } from './backoff';
 import { withLogContext } from '../log/context';
+import type { SendEcho, SendLedger } from './send-ledger';
 
 export const QUEUE_NAMES = { lanes: 'lanes' } as const;
 
